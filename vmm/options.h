@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* shmvm's command line. */
+#ifndef SHMVM_VMM_OPTIONS_H
+#define SHMVM_VMM_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/compiler.h"
+
+#define OPT_DEFAULT_MEMORY (512ULL << 20)
+#define OPT_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define OPT_MAX_CPUS 254 /* MP table: APIC ids 0..253, the IO-APIC takes the next one */
+
+enum serial_mode {
+	SERIAL_STDIO,
+	SERIAL_FILE,
+	SERIAL_NONE,
+};
+
+struct vm_options {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t memory;
+	unsigned int cpus;
+	enum serial_mode serial;
+	const char *serial_path;
+	bool flat; /* kernel is raw 64-bit code (tiny test guests) */
+	int verbose;
+	const char *kvm_path;
+};
+
+enum options_result {
+	OPTIONS_RUN = 0,  /* parsed; go on */
+	OPTIONS_EXIT = 1, /* --help or --version printed; exit 0 */
+};
+
+/*
+ * Parse argv. On a bad option, prints one line naming it to @err and
+ * returns -EINVAL. Does not touch the file system.
+ */
+int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *err) __must_check;
+void options_usage(FILE *out);
+
+#endif
