@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/options.h"
+
+static struct vm_options o;
+static char errbuf[512];
+
+/* Parse a NULL-terminated list of words; the error text lands in errbuf. */
+static int parse(const char *first, ...)
+{
+	char *argv[32] = { (char *)"shmvm" };
+	int argc = 1;
+	va_list ap;
+	FILE *out = fopen("/dev/null", "w");
+	FILE *err = fmemopen(errbuf, sizeof(errbuf), "w");
+	int rc;
+
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(errbuf, 0, sizeof(errbuf));
+	rc = options_parse(&o, argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return rc;
+}
+
+START_TEST(defaults)
+{
+	ck_assert_int_eq(parse("--kernel", "bz", NULL), OPTIONS_RUN);
+	ck_assert_str_eq(o.kernel, "bz");
+	ck_assert_ptr_null(o.initrd);
+	ck_assert_uint_eq(o.memory, 512ULL << 20);
+	ck_assert_uint_eq(o.cpus, 1);
+	ck_assert_int_eq(o.serial, SERIAL_STDIO);
+	ck_assert(strstr(o.cmdline, "console=ttyS0"));
+	ck_assert(!o.flat);
+}
+END_TEST
+
+START_TEST(all_options)
+{
+	ck_assert_int_eq(parse("-k", "k", "--initrd", "i", "--cmdline", "quiet", "-m", "2G",
+			       "--cpus", "4", "--serial", "file:/tmp/x", "-vv", NULL),
+			 OPTIONS_RUN);
+	ck_assert_str_eq(o.initrd, "i");
+	ck_assert_str_eq(o.cmdline, "quiet");
+	ck_assert_uint_eq(o.memory, 2ULL << 30);
+	ck_assert_uint_eq(o.cpus, 4);
+	ck_assert_int_eq(o.serial, SERIAL_FILE);
+	ck_assert_str_eq(o.serial_path, "/tmp/x");
+	ck_assert_int_eq(o.verbose, 2);
+	ck_assert_int_eq(parse("--kernel=k", "--serial=none", "--memory=64M", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.serial, SERIAL_NONE);
+	ck_assert_uint_eq(o.memory, 64ULL << 20);
+}
+END_TEST
+
+START_TEST(errors_name_the_option)
+{
+	static const struct {
+		const char *args[4];
+		const char *needle;
+	} cases[] = {
+		{ { "--kernel", "k", "--memory", "lots" }, "--memory" },
+		{ { "--kernel", "k", "--memory", "0" }, "--memory" },
+		{ { "--kernel", "k", "--cpus", "0" }, "--cpus" },
+		{ { "--kernel", "k", "--cpus", "255" }, "--cpus" },
+		{ { "--kernel", "k", "--cpus", "2x" }, "--cpus" },
+		{ { "--kernel", "k", "--serial", "tcp" }, "--serial" },
+		{ { "--kernel", "k", "--serial", "file:" }, "--serial" },
+		{ { "--kernel", "k", "--bogus", NULL }, "--bogus" },
+		{ { "--kernel", "k", "stray", NULL }, "stray" },
+		{ { "--initrd", "i", NULL }, "--kernel" },
+		{ { "--kernel", "k", "--memory", NULL }, "--memory" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const *a = cases[i].args;
+
+		ck_assert_int_eq(parse(a[0], a[1], a[2], a[3], NULL), -EINVAL);
+		ck_assert_msg(strstr(errbuf, cases[i].needle), "case %zu: '%s' lacks '%s'", i,
+			      errbuf, cases[i].needle);
+		ck_assert_msg(strchr(errbuf, '\n') == errbuf + strlen(errbuf) - 1,
+			      "one line: '%s'", errbuf);
+	}
+}
+END_TEST
+
+START_TEST(flat_excludes_initrd)
+{
+	ck_assert_int_eq(parse("--kernel", "k", "--flat", "--initrd", "i", NULL), -EINVAL);
+	ck_assert_int_eq(parse("--kernel", "k", "--flat", NULL), OPTIONS_RUN);
+	ck_assert(o.flat);
+}
+END_TEST
+
+START_TEST(help_and_version)
+{
+	ck_assert_int_eq(parse("--help", NULL), OPTIONS_EXIT);
+	ck_assert_int_eq(parse("--version", NULL), OPTIONS_EXIT);
+}
+END_TEST
+
+static Suite *options_suite(void)
+{
+	Suite *s = suite_create("options");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, all_options);
+	tcase_add_test(tc, errors_name_the_option);
+	tcase_add_test(tc, flat_excludes_initrd);
+	tcase_add_test(tc, help_and_version);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(options_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
