@@ -35,7 +35,7 @@
 
 /* Retry a system call interrupted by a signal. */
 #define TEMP_FAILURE_RETRY_INT(expr)                                                               \
-	({                                                                                         \
+	__extension__({                                                                            \
 		long _rc;                                                                          \
 		do                                                                                 \
 			_rc = (long)(expr);                                                        \

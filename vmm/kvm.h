@@ -18,7 +18,7 @@ long kvm_do_ioctl(int fd, unsigned long req, void *arg, const char *name);
 
 /* @argp must point to an object of exactly the size encoded in @req. */
 #define kvm_ioctl(fd, req, argp)                                                                   \
-	({                                                                                         \
+	__extension__({                                                                            \
 		_Static_assert(_IOC_SIZE(req) == sizeof(*(argp)), "argument size of " #req);      \
 		kvm_do_ioctl(fd, req, (void *)(argp), #req);                                      \
 	})

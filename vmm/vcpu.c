@@ -44,14 +44,16 @@ static int vcpu_setup_cpuid(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 	size_t sz = sizeof(struct kvm_cpuid2) + vm->cpuid->nent * sizeof(vm->cpuid->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
+	struct kvm_cpuid2 *c = calloc(1, sz);
 	long rc;
 
 	if (!c)
 		return -ENOMEM;
-	memcpy(c, vm->cpuid, sz);
-	cpuid_adjust(c->entries, c->nent, v->index, vm->nr_vcpus);
-	rc = kvm_ioctl_val(v->fd, KVM_SET_CPUID2, c);
+	c->nent = vm->cpuid->nent;
+	rc = cpuid_vcpu_entries(vm->cpuid->entries, vm->cpuid->nent, v->index, vm->opts->cpus,
+				c->entries);
+	if (!rc)
+		rc = kvm_ioctl_val(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return rc < 0 ? (int)rc : 0;
 }

@@ -245,8 +245,6 @@ int vm_create(struct vm *vm, const struct vm_options *opts)
 	if (!rc)
 		rc = vm_setup_legacy(vm);
 	if (!rc)
-		rc = pci_host_init(&vm->pci, &vm->pio, &vm->mmio);
-	if (!rc)
 		rc = boot_load(&vm->mem, &boot, &vm->entry);
 	if (!rc)
 		rc = vm_setup_vcpus(vm);
@@ -282,7 +280,6 @@ void vm_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
 
-	pci_host_destroy(&vm->pci);
 	if (vm->serial_file >= 0)
 		close(vm->serial_file);
 	uart8250_destroy(&vm->uart);
