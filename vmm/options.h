@@ -10,7 +10,7 @@
 #include "util/compiler.h"
 
 #define OPT_DEFAULT_MEMORY (512ULL << 20)
-#define OPT_DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+#define OPT_DEFAULT_CMDLINE "console=ttyS0 acpi=off reboot=k panic=-1"
 #define OPT_MAX_CPUS 254 /* MP table: APIC ids 0..253, the IO-APIC takes the next one */
 
 enum serial_mode {

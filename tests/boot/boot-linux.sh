@@ -25,7 +25,7 @@ boot() {
 	out=$tmp/$name.out
 	timeout 600 "$shmvm" --kernel "$guest/$kernel" --initrd "$guest/initramfs.img" \
 		--memory ${mem_mib}M --cpus "$cpus" --serial "file:$out" \
-		--cmdline "console=ttyS0 quiet reboot=k panic=-1 shmvm.steps=info,pci" \
+		--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=info,pci" \
 		</dev/null >"$tmp/$name.stdout" 2>"$tmp/$name.err"
 	status=$?
 	why=
