@@ -184,6 +184,16 @@ static int vm_setup_ram(struct vm *vm)
 	return rc;
 }
 
+/* The 64-bit BAR window starts at the first 1 GiB boundary above RAM. */
+#define PCI_MMIO64_SIZE (64ULL * GiB)
+
+static int vm_setup_pci(struct vm *vm)
+{
+	uint64_t base = ALIGN_UP(MAX(mem_end(&vm->mem), MEM_HOLE_END), GiB);
+
+	return pci_host_init(&vm->pci, &vm->pio, &vm->mmio, base, PCI_MMIO64_SIZE);
+}
+
 static int vm_setup_vcpus(struct vm *vm)
 {
 	unsigned int n = vm->opts->cpus;
@@ -245,6 +255,8 @@ int vm_create(struct vm *vm, const struct vm_options *opts)
 	if (!rc)
 		rc = vm_setup_legacy(vm);
 	if (!rc)
+		rc = vm_setup_pci(vm);
+	if (!rc)
 		rc = boot_load(&vm->mem, &boot, &vm->entry);
 	if (!rc)
 		rc = vm_setup_vcpus(vm);
@@ -280,6 +292,7 @@ void vm_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
 
+	pci_host_destroy(&vm->pci);
 	if (vm->serial_file >= 0)
 		close(vm->serial_file);
 	uart8250_destroy(&vm->uart);

@@ -15,6 +15,7 @@
 #include "mm/bus.h"
 #include "mm/guest_mem.h"
 #include "mm/memslot.h"
+#include "pci/host.h"
 #include "vmm/boot.h"
 #include "vmm/kvm.h"
 #include "vmm/options.h"
@@ -52,6 +53,7 @@ struct vm {
 	int serial_file; /* --serial file:PATH, owned */
 	struct i8042 i8042;
 	struct rtc rtc;
+	struct pci_host pci;
 
 	struct boot_entry entry;
 	unsigned int nr_vcpus;
