@@ -11,85 +11,7 @@
 #include "vmm/e820.h"
 #include "vmm/x86_boot.h"
 
-/* ---- a synthetic bzImage, written at the raw offsets of boot.rst ---- */
-
-struct bz_spec {
-	uint8_t setup_sects;
-	uint16_t version;
-	uint16_t xloadflags;
-	uint8_t loadflags;
-	uint8_t relocatable;
-	uint32_t syssize_bytes; /* protected-mode kernel bytes in the file */
-	uint32_t init_size;
-	uint64_t pref_address;
-	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;
-	size_t extra; /* bytes appended after the kernel (a signature) */
-};
-
-static const struct bz_spec good = {
-	.setup_sects = 4,
-	.version = 0x020f,
-	.xloadflags = 0x7f,
-	.loadflags = 0x01,
-	.relocatable = 1,
-	.syssize_bytes = 64 * 1024,
-	.init_size = 4 * 1024 * 1024,
-	.pref_address = 0x1000000,
-	.initrd_addr_max = 0x7fffffff,
-	.cmdline_size = 2047,
-};
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static size_t bz_setup_bytes(const struct bz_spec *s)
-{
-	return ((size_t)(s->setup_sects ? s->setup_sects : 4) + 1) * 512;
-}
-
-static uint8_t *bz_build(const struct bz_spec *s, size_t *len)
-{
-	size_t setup = bz_setup_bytes(s);
-	uint8_t *b;
-
-	*len = setup + s->syssize_bytes + s->extra;
-	b = calloc(1, *len);
-	ck_assert_ptr_nonnull(b);
-	b[0x1f1] = s->setup_sects;
-	put32(b + 0x1f4, s->syssize_bytes / 16);
-	b[0x200] = 0xeb;
-	b[0x201] = 0x6a; /* header ends at 0x26c, like 6.1 */
-	memcpy(b + 0x202, "HdrS", 4);
-	put16(b + 0x206, s->version);
-	b[0x211] = s->loadflags;
-	put32(b + 0x22c, s->initrd_addr_max);
-	put32(b + 0x230, 0x200000);
-	b[0x234] = s->relocatable;
-	put16(b + 0x236, s->xloadflags);
-	put32(b + 0x238, s->cmdline_size);
-	put32(b + 0x258, (uint32_t)s->pref_address);
-	put32(b + 0x25c, (uint32_t)(s->pref_address >> 32));
-	put32(b + 0x260, s->init_size);
-	for (size_t i = 0; i < s->syssize_bytes; i++)
-		b[setup + i] = (uint8_t)(i * 7 + 1);
-	memset(b + setup + s->syssize_bytes, 0xee, s->extra);
-	return b;
-}
+#include "tests/unit/boot_images.h"
 
 /* ---- log capture: rejections must say which file and what ---- */
 
@@ -133,7 +55,7 @@ START_TEST(parse_good)
 {
 	struct bzimage bz;
 
-	ck_assert_int_eq(parse_spec(&good, &bz), 0);
+	ck_assert_int_eq(parse_spec(&bz_good, &bz), 0);
 	ck_assert_uint_eq(bz.kernel_off, 5 * 512);
 	ck_assert_uint_eq(bz.kernel_size, 64 * 1024);
 	ck_assert_uint_eq(bz.mem_size, 4 * MiB);
@@ -147,7 +69,7 @@ END_TEST
 
 START_TEST(parse_setup_sects_zero)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	struct bzimage bz;
 
 	s.setup_sects = 0;
@@ -161,7 +83,7 @@ END_TEST
 
 START_TEST(parse_signed_tail)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	struct bzimage bz;
 
 	s.extra = 0x600;
@@ -173,7 +95,7 @@ END_TEST
 START_TEST(reject_no_magic)
 {
 	size_t len;
-	uint8_t *b = bz_build(&good, &len);
+	uint8_t *b = bz_build(&bz_good, &len);
 	struct bzimage bz;
 
 	b[0x205] = 'T';
@@ -185,7 +107,7 @@ END_TEST
 
 START_TEST(reject_old_protocol)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	struct bzimage bz;
 
 	s.version = 0x020b;
@@ -196,7 +118,7 @@ END_TEST
 
 START_TEST(reject_not_64bit)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	struct bzimage bz;
 
 	s.xloadflags = XLF_CAN_BE_LOADED_ABOVE_4G;
@@ -207,7 +129,7 @@ END_TEST
 
 START_TEST(reject_not_loaded_high)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	struct bzimage bz;
 
 	s.loadflags = 0;
@@ -219,7 +141,7 @@ END_TEST
 START_TEST(reject_truncated)
 {
 	size_t len;
-	uint8_t *b = bz_build(&good, &len);
+	uint8_t *b = bz_build(&bz_good, &len);
 	struct bzimage bz;
 
 	ck_assert_int_eq(bzimage_parse("vmlinuz", b, len - 1, &bz), -ENOEXEC);
@@ -236,13 +158,13 @@ END_TEST
 
 START_TEST(reject_zero_sizes)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	struct bzimage bz;
 
 	s.init_size = 0;
 	ck_assert_int_eq(parse_spec(&s, &bz), -ENOEXEC);
 	expect_log("init_size");
-	s = good;
+	s = bz_good;
 	s.syssize_bytes = 0;
 	ck_assert_int_eq(parse_spec(&s, &bz), -ENOEXEC);
 	expect_log("syssize");
@@ -256,7 +178,7 @@ START_TEST(place_kernel)
 	struct bzimage bz;
 	uint64_t a;
 
-	ck_assert_int_eq(parse_spec(&good, &bz), 0);
+	ck_assert_int_eq(parse_spec(&bz_good, &bz), 0);
 	ck_assert_int_eq(bzimage_place_kernel("vmlinuz", &bz, 64 * MiB, &a), 0);
 	ck_assert_uint_eq(a, 0x1000000);
 	/* pref_address + init_size exactly at the end of RAM still fits */
@@ -278,7 +200,7 @@ START_TEST(place_initrd)
 	struct bzimage bz;
 	uint64_t a;
 
-	ck_assert_int_eq(parse_spec(&good, &bz), 0);
+	ck_assert_int_eq(parse_spec(&bz_good, &bz), 0);
 	/* As high as possible, page-aligned. */
 	ck_assert_int_eq(bzimage_place_initrd("initrd", &bz, 5000, 20 * MiB, 64 * MiB, &a), 0);
 	ck_assert_uint_eq(a, 64 * MiB - 8192);
@@ -324,7 +246,7 @@ static const uint8_t *zp(void)
 START_TEST(load_good)
 {
 	size_t len;
-	uint8_t *b = bz_build(&good, &len);
+	uint8_t *b = bz_build(&bz_good, &len);
 	uint8_t initrd_data[10000];
 	struct boot_blob k = { "vmlinuz", b, len }, i = { "initrd", initrd_data, sizeof(initrd_data) };
 	struct boot_entry e = { 0 };
@@ -372,7 +294,7 @@ END_TEST
 START_TEST(load_no_initrd_empty_cmdline)
 {
 	size_t len;
-	uint8_t *b = bz_build(&good, &len);
+	uint8_t *b = bz_build(&bz_good, &len);
 	struct boot_blob k = { "vmlinuz", b, len };
 	struct boot_entry e = { 0 };
 	struct e820_table t;
@@ -390,7 +312,7 @@ END_TEST
 
 START_TEST(load_cmdline_too_long)
 {
-	struct bz_spec s = good;
+	struct bz_spec s = bz_good;
 	size_t len;
 	uint8_t *b;
 	struct boot_blob k;
@@ -418,7 +340,7 @@ END_TEST
 START_TEST(load_initrd_does_not_fit)
 {
 	size_t len;
-	uint8_t *b = bz_build(&good, &len);
+	uint8_t *b = bz_build(&bz_good, &len);
 	static uint8_t big[48 * MiB];
 	struct boot_blob k = { "vmlinuz", b, len }, i = { "initrd.img", big, sizeof(big) };
 	struct boot_entry e = { 0 };

@@ -12,91 +12,7 @@
 #include "vmm/pvh.h"
 #include "vmm/x86_boot.h"
 
-/* ---- a synthetic vmlinux: one PT_LOAD at 16 MiB, one PT_NOTE ---- */
-
-#define SEG_OFF 0x1000
-#define SEG_FILESZ 0x2000
-#define SEG_MEMSZ 0x3000
-#define SEG_PADDR 0x1000000ULL
-#define NOTE_OFF 0x400
-#define ENTRY 0x1000123ULL
-
-struct elf_spec {
-	bool note;          /* include the PHYS32_ENTRY note */
-	unsigned int descsz; /* 4 or 8 */
-	uint64_t paddr;
-	uint64_t filesz;
-	uint64_t offset;
-};
-
-static const struct elf_spec good = {
-	.note = true, .descsz = 4, .paddr = SEG_PADDR, .filesz = SEG_FILESZ, .offset = SEG_OFF,
-};
-
-static size_t note_put(uint8_t *p, const char *name, uint32_t type, const void *desc, uint32_t dsz)
-{
-	Elf64_Nhdr nh = { .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = dsz, .n_type = type };
-	size_t off = sizeof(nh);
-
-	memcpy(p, &nh, sizeof(nh));
-	memcpy(p + off, name, nh.n_namesz);
-	off += (nh.n_namesz + 3) & ~3u;
-	memcpy(p + off, desc, dsz);
-	off += (dsz + 3) & ~3u;
-	return off;
-}
-
-static uint8_t *elf_build(const struct elf_spec *s, size_t *len)
-{
-	uint8_t *b;
-	Elf64_Ehdr eh = {
-		.e_type = ET_EXEC,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_entry = 0xffffffff81000000ULL,
-		.e_phoff = sizeof(Elf64_Ehdr),
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
-		.e_phnum = 2,
-	};
-	Elf64_Phdr ph[2] = {
-		{
-			.p_type = PT_LOAD,
-			.p_offset = s->offset,
-			.p_vaddr = 0xffffffff81000000ULL,
-			.p_paddr = s->paddr,
-			.p_filesz = s->filesz,
-			.p_memsz = SEG_MEMSZ,
-		},
-		{ .p_type = PT_NOTE, .p_offset = NOTE_OFF },
-	};
-	uint32_t fn = 0x1234, e32 = (uint32_t)ENTRY;
-	uint64_t e64 = ENTRY;
-	size_t n = 0;
-
-	*len = SEG_OFF + SEG_FILESZ;
-	b = calloc(1, *len);
-	ck_assert_ptr_nonnull(b);
-	memcpy(eh.e_ident, ELFMAG, SELFMAG);
-	eh.e_ident[EI_CLASS] = ELFCLASS64;
-	eh.e_ident[EI_DATA] = ELFDATA2LSB;
-	eh.e_ident[EI_VERSION] = EV_CURRENT;
-
-	/* Notes Linux also carries, before the one that matters. */
-	n += note_put(b + NOTE_OFF + n, "Xen", 6, "linux", 6);
-	n += note_put(b + NOTE_OFF + n, "Linux", 0x100, &fn, 4);
-	n += note_put(b + NOTE_OFF + n, "Xen", 17, &fn, 4);
-	if (s->note)
-		n += note_put(b + NOTE_OFF + n, "Xen", XEN_ELFNOTE_PHYS32_ENTRY,
-			      s->descsz == 8 ? (const void *)&e64 : (const void *)&e32, s->descsz);
-	ph[1].p_filesz = ph[1].p_memsz = n;
-
-	memcpy(b, &eh, sizeof(eh));
-	memcpy(b + sizeof(eh), ph, sizeof(ph));
-	for (size_t i = 0; i < SEG_FILESZ; i++)
-		b[SEG_OFF + i] = (uint8_t)(i * 13 + 5);
-	return b;
-}
+#include "tests/unit/boot_images.h"
 
 /* ---- fixtures: guest RAM and log capture ---- */
 
@@ -144,7 +60,7 @@ START_TEST(parse_note_32)
 {
 	struct pvh_image img;
 
-	ck_assert_int_eq(parse_spec(&good, &img), 0);
+	ck_assert_int_eq(parse_spec(&elf_good, &img), 0);
 	ck_assert_uint_eq(img.entry, ENTRY);
 	ck_assert_uint_eq(img.load_end, SEG_PADDR + SEG_MEMSZ);
 }
@@ -152,7 +68,7 @@ END_TEST
 
 START_TEST(parse_note_64)
 {
-	struct elf_spec s = good;
+	struct elf_spec s = elf_good;
 	struct pvh_image img;
 
 	s.descsz = 8;
@@ -163,7 +79,7 @@ END_TEST
 
 START_TEST(reject_missing_note)
 {
-	struct elf_spec s = good;
+	struct elf_spec s = elf_good;
 	struct pvh_image img;
 
 	s.note = false;
@@ -174,13 +90,13 @@ END_TEST
 
 START_TEST(reject_segment_outside_file)
 {
-	struct elf_spec s = good;
+	struct elf_spec s = elf_good;
 	struct pvh_image img;
 
 	s.filesz = SEG_FILESZ + 1;
 	ck_assert_int_eq(parse_spec(&s, &img), -ENOEXEC);
 	expect_log("outside the file");
-	s = good;
+	s = elf_good;
 	s.offset = UINT64_MAX - 8; /* offset + size overflows */
 	ck_assert_int_eq(parse_spec(&s, &img), -ENOEXEC);
 	expect_log("outside the file");
@@ -189,7 +105,7 @@ END_TEST
 
 START_TEST(reject_segment_outside_ram)
 {
-	struct elf_spec s = good;
+	struct elf_spec s = elf_good;
 	struct pvh_image img;
 
 	s.paddr = 32 * MiB - 0x2000; /* memsz 0x3000 runs past the end */
@@ -206,7 +122,7 @@ END_TEST
 START_TEST(reject_bad_headers)
 {
 	size_t len;
-	uint8_t *b = elf_build(&good, &len);
+	uint8_t *b = elf_build(&elf_good, &len);
 	struct pvh_image img;
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
 
@@ -231,7 +147,7 @@ END_TEST
 START_TEST(reject_bad_note)
 {
 	size_t len;
-	uint8_t *b = elf_build(&good, &len);
+	uint8_t *b = elf_build(&elf_good, &len);
 	struct pvh_image img;
 	Elf64_Nhdr nh;
 
@@ -264,7 +180,7 @@ static uint32_t rd32(uint64_t gpa)
 START_TEST(load_start_info)
 {
 	size_t len;
-	uint8_t *b = elf_build(&good, &len);
+	uint8_t *b = elf_build(&elf_good, &len);
 	uint8_t rd[5000];
 	struct boot_blob k = { "vmlinux", b, len }, i = { "initrd", rd, sizeof(rd) };
 	struct boot_entry e = { 0 };
@@ -314,7 +230,7 @@ END_TEST
 START_TEST(load_initrd_does_not_fit)
 {
 	size_t len;
-	uint8_t *b = elf_build(&good, &len);
+	uint8_t *b = elf_build(&elf_good, &len);
 	static uint8_t rd[16 * MiB];
 	struct boot_blob k = { "vmlinux", b, len }, i = { "initrd.img", rd, sizeof(rd) };
 	struct boot_entry e = { 0 };
