@@ -9,18 +9,17 @@
 
 /* ---- a synthetic bzImage, written at the raw offsets of boot.rst ---- */
 
-
 const struct bz_spec bz_good = {
-	.setup_sects = 4,
-	.version = 0x020f,
-	.xloadflags = 0x7f,
-	.loadflags = 0x01,
-	.relocatable = 1,
-	.syssize_bytes = 64 * 1024,
-	.init_size = 4 * 1024 * 1024,
-	.pref_address = 0x1000000,
-	.initrd_addr_max = 0x7fffffff,
-	.cmdline_size = 2047,
+    .setup_sects = 4,
+    .version = 0x020f,
+    .xloadflags = 0x7f,
+    .loadflags = 0x01,
+    .relocatable = 1,
+    .syssize_bytes = 64 * 1024,
+    .init_size = 4 * 1024 * 1024,
+    .pref_address = 0x1000000,
+    .initrd_addr_max = 0x7fffffff,
+    .cmdline_size = 2047,
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -76,15 +75,17 @@ uint8_t *bz_build(const struct bz_spec *s, size_t *len)
 
 /* ---- a synthetic vmlinux: one PT_LOAD at 16 MiB, one PT_NOTE ---- */
 
-
-
 const struct elf_spec elf_good = {
-	.note = true, .descsz = 4, .paddr = SEG_PADDR, .filesz = SEG_FILESZ, .offset = SEG_OFF,
+    .note = true,
+    .descsz = 4,
+    .paddr = SEG_PADDR,
+    .filesz = SEG_FILESZ,
+    .offset = SEG_OFF,
 };
 
 static size_t note_put(uint8_t *p, const char *name, uint32_t type, const void *desc, uint32_t dsz)
 {
-	Elf64_Nhdr nh = { .n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = dsz, .n_type = type };
+	Elf64_Nhdr nh = {.n_namesz = (uint32_t)strlen(name) + 1, .n_descsz = dsz, .n_type = type};
 	size_t off = sizeof(nh);
 
 	memcpy(p, &nh, sizeof(nh));
@@ -99,25 +100,25 @@ uint8_t *elf_build(const struct elf_spec *s, size_t *len)
 {
 	uint8_t *b;
 	Elf64_Ehdr eh = {
-		.e_type = ET_EXEC,
-		.e_machine = EM_X86_64,
-		.e_version = EV_CURRENT,
-		.e_entry = 0xffffffff81000000ULL,
-		.e_phoff = sizeof(Elf64_Ehdr),
-		.e_ehsize = sizeof(Elf64_Ehdr),
-		.e_phentsize = sizeof(Elf64_Phdr),
-		.e_phnum = 2,
+	    .e_type = ET_EXEC,
+	    .e_machine = EM_X86_64,
+	    .e_version = EV_CURRENT,
+	    .e_entry = 0xffffffff81000000ULL,
+	    .e_phoff = sizeof(Elf64_Ehdr),
+	    .e_ehsize = sizeof(Elf64_Ehdr),
+	    .e_phentsize = sizeof(Elf64_Phdr),
+	    .e_phnum = 2,
 	};
 	Elf64_Phdr ph[2] = {
-		{
-			.p_type = PT_LOAD,
-			.p_offset = s->offset,
-			.p_vaddr = 0xffffffff81000000ULL,
-			.p_paddr = s->paddr,
-			.p_filesz = s->filesz,
-			.p_memsz = SEG_MEMSZ,
-		},
-		{ .p_type = PT_NOTE, .p_offset = NOTE_OFF },
+	    {
+		.p_type = PT_LOAD,
+		.p_offset = s->offset,
+		.p_vaddr = 0xffffffff81000000ULL,
+		.p_paddr = s->paddr,
+		.p_filesz = s->filesz,
+		.p_memsz = SEG_MEMSZ,
+	    },
+	    {.p_type = PT_NOTE, .p_offset = NOTE_OFF},
 	};
 	uint32_t fn = 0x1234, e32 = (uint32_t)ENTRY;
 	uint64_t e64 = ENTRY;
@@ -146,4 +147,3 @@ uint8_t *elf_build(const struct elf_spec *s, size_t *len)
 		b[SEG_OFF + i] = (uint8_t)(i * 13 + 5);
 	return b;
 }
-

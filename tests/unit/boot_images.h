@@ -28,15 +28,15 @@ extern const struct bz_spec bz_good;
 uint8_t *bz_build(const struct bz_spec *s, size_t *len);
 
 /* vmlinux: one PT_LOAD at 16 MiB, one PT_NOTE with Linux and Xen notes. */
-#define SEG_OFF 0x1000
+#define SEG_OFF	   0x1000
 #define SEG_FILESZ 0x2000
-#define SEG_MEMSZ 0x3000
-#define SEG_PADDR 0x1000000ULL
-#define NOTE_OFF 0x400
-#define ENTRY 0x1000123ULL
+#define SEG_MEMSZ  0x3000
+#define SEG_PADDR  0x1000000ULL
+#define NOTE_OFF   0x400
+#define ENTRY	   0x1000123ULL
 
 struct elf_spec {
-	bool note;           /* include the PHYS32_ENTRY note */
+	bool note;	     /* include the PHYS32_ENTRY note */
 	unsigned int descsz; /* 4 or 8 */
 	uint64_t paddr;
 	uint64_t filesz;

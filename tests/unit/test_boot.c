@@ -56,7 +56,7 @@ START_TEST(dispatch_bzimage)
 {
 	size_t len;
 	uint8_t *b = bz_build(&bz_good, &len);
-	struct boot_blob k = { "vmlinuz", b, len };
+	struct boot_blob k = {"vmlinuz", b, len};
 	struct boot_entry e;
 
 	ck_assert_int_eq(boot_load_blobs(&mem, &k, NULL, "x", 2, false, &e), 0);
@@ -75,7 +75,7 @@ START_TEST(dispatch_elf)
 {
 	size_t len;
 	uint8_t *b = elf_build(&elf_good, &len);
-	struct boot_blob k = { "vmlinux", b, len };
+	struct boot_blob k = {"vmlinux", b, len};
 	struct boot_entry e;
 
 	ck_assert_int_eq(boot_load_blobs(&mem, &k, NULL, NULL, 1, false, &e), 0);
@@ -90,8 +90,8 @@ END_TEST
 
 START_TEST(flat_binary)
 {
-	uint8_t code[] = { 0xf4, 0xeb, 0xfd }; /* hlt; jmp . */
-	struct boot_blob k = { "guest.bin", code, sizeof(code) };
+	uint8_t code[] = {0xf4, 0xeb, 0xfd}; /* hlt; jmp . */
+	struct boot_blob k = {"guest.bin", code, sizeof(code)};
 	struct boot_entry e;
 
 	ck_assert_int_eq(boot_load_blobs(&mem, &k, NULL, NULL, 1, true, &e), 0);
@@ -111,7 +111,7 @@ END_TEST
 START_TEST(flat_too_big)
 {
 	static uint8_t big[BOOT_FLAT_MAX + 1];
-	struct boot_blob k = { "guest.bin", big, sizeof(big) };
+	struct boot_blob k = {"guest.bin", big, sizeof(big)};
 	struct boot_entry e;
 
 	ck_assert_int_eq(boot_load_blobs(&mem, &k, NULL, NULL, 1, true, &e), -EFBIG);
@@ -122,7 +122,7 @@ END_TEST
 START_TEST(unknown_format)
 {
 	static const uint8_t junk[4096] = "MZ this is not a kernel";
-	struct boot_blob k = { "kernel.bin", junk, sizeof(junk) };
+	struct boot_blob k = {"kernel.bin", junk, sizeof(junk)};
 	struct boot_entry e;
 
 	ck_assert_int_eq(boot_load_blobs(&mem, &k, NULL, NULL, 1, false, &e), -ENOEXEC);
@@ -134,8 +134,8 @@ END_TEST
 
 START_TEST(bad_ncpus)
 {
-	uint8_t code[1] = { 0xf4 };
-	struct boot_blob k = { "guest.bin", code, 1 };
+	uint8_t code[1] = {0xf4};
+	struct boot_blob k = {"guest.bin", code, 1};
 	struct boot_entry e;
 
 	ck_assert_int_eq(boot_load_blobs(&mem, &k, NULL, NULL, 0, true, &e), -EINVAL);
@@ -148,7 +148,7 @@ START_TEST(files_missing_and_empty)
 {
 	char path[] = "/tmp/shmvm-boot-XXXXXX";
 	int fd = mkstemp(path);
-	struct boot_cfg cfg = { .kernel = "/nonexistent/vmlinuz", .ncpus = 1 };
+	struct boot_cfg cfg = {.kernel = "/nonexistent/vmlinuz", .ncpus = 1};
 	struct boot_entry e;
 
 	ck_assert_int_ge(fd, 0);
@@ -184,10 +184,10 @@ START_TEST(real_bzimage)
 {
 	const char *path = getenv("SHMVM_TEST_KERNEL");
 	char initrd[] = "/tmp/shmvm-initrd-XXXXXX";
-	struct boot_cfg cfg = { .cmdline = "console=ttyS0 panic=-1", .ncpus = 2 };
+	struct boot_cfg cfg = {.cmdline = "console=ttyS0 panic=-1", .ncpus = 2};
 	struct guest_mem m;
 	struct boot_entry e;
-	uint8_t buf[4096] = { 0x30, 0x37, 0x30, 0x37 };
+	uint8_t buf[4096] = {0x30, 0x37, 0x30, 0x37};
 	int fd;
 
 	if (!path) {
@@ -226,12 +226,13 @@ END_TEST
 START_TEST(real_vmlinux)
 {
 	const char *path = getenv("SHMVM_TEST_VMLINUX");
-	struct boot_cfg cfg = { .ncpus = 1 };
+	struct boot_cfg cfg = {.ncpus = 1};
 	struct guest_mem m;
 	struct boot_entry e;
 
 	if (!path) {
-		printf("test_boot: real_vmlinux SKIPPED: set SHMVM_TEST_VMLINUX to an ELF vmlinux\n");
+		printf(
+		    "test_boot: real_vmlinux SKIPPED: set SHMVM_TEST_VMLINUX to an ELF vmlinux\n");
 		return;
 	}
 	ck_assert_int_eq(mem_create(&m, 512 * MiB), 0);

@@ -37,7 +37,8 @@ static void log_teardown(void)
 
 static void expect_log(const char *what)
 {
-	ck_assert_msg(strstr(last_log, "vmlinuz") != NULL, "log does not name the file: %s", last_log);
+	ck_assert_msg(strstr(last_log, "vmlinuz") != NULL, "log does not name the file: %s",
+		      last_log);
 	ck_assert_msg(strstr(last_log, what) != NULL, "log lacks \"%s\": %s", what, last_log);
 }
 
@@ -248,8 +249,8 @@ START_TEST(load_good)
 	size_t len;
 	uint8_t *b = bz_build(&bz_good, &len);
 	uint8_t initrd_data[10000];
-	struct boot_blob k = { "vmlinuz", b, len }, i = { "initrd", initrd_data, sizeof(initrd_data) };
-	struct boot_entry e = { 0 };
+	struct boot_blob k = {"vmlinuz", b, len}, i = {"initrd", initrd_data, sizeof(initrd_data)};
+	struct boot_entry e = {0};
 	struct e820_table t;
 	struct bzimage bz;
 	const uint8_t *p;
@@ -280,8 +281,8 @@ START_TEST(load_good)
 	ck_assert_uint_eq(get32(p + 0x21c), sizeof(initrd_data));
 	ck_assert_uint_eq(get32(p + 0x228), 0x20000);
 	ck_assert_uint_eq(get32(p + 0x0c0), 0); /* ext_ramdisk_image */
-	ck_assert_uint_eq(p[0x1ef], 0);         /* sentinel */
-	ck_assert_uint_eq(p[0x000], 0);         /* outside the header: zero */
+	ck_assert_uint_eq(p[0x1ef], 0);		/* sentinel */
+	ck_assert_uint_eq(p[0x000], 0);		/* outside the header: zero */
 	ck_assert_uint_eq(p[0xfff], 0);
 	ck_assert_uint_eq(p[0x1e8], 3); /* e820 entries */
 	ck_assert_uint_eq(get32(p + 0x2d0 + 20 * 2), 0x100000);
@@ -295,8 +296,8 @@ START_TEST(load_no_initrd_empty_cmdline)
 {
 	size_t len;
 	uint8_t *b = bz_build(&bz_good, &len);
-	struct boot_blob k = { "vmlinuz", b, len };
-	struct boot_entry e = { 0 };
+	struct boot_blob k = {"vmlinuz", b, len};
+	struct boot_entry e = {0};
 	struct e820_table t;
 	struct bzimage bz;
 
@@ -316,14 +317,14 @@ START_TEST(load_cmdline_too_long)
 	size_t len;
 	uint8_t *b;
 	struct boot_blob k;
-	struct boot_entry e = { 0 };
+	struct boot_entry e = {0};
 	struct e820_table t;
 	struct bzimage bz;
 	char cmd[40];
 
 	s.cmdline_size = 31;
 	b = bz_build(&s, &len);
-	k = (struct boot_blob){ "vmlinuz", b, len };
+	k = (struct boot_blob){"vmlinuz", b, len};
 	ck_assert_int_eq(e820_build(&mem, &t), 0);
 	ck_assert_int_eq(bzimage_parse("vmlinuz", b, len, &bz), 0);
 	memset(cmd, 'x', 31);
@@ -342,8 +343,8 @@ START_TEST(load_initrd_does_not_fit)
 	size_t len;
 	uint8_t *b = bz_build(&bz_good, &len);
 	static uint8_t big[48 * MiB];
-	struct boot_blob k = { "vmlinuz", b, len }, i = { "initrd.img", big, sizeof(big) };
-	struct boot_entry e = { 0 };
+	struct boot_blob k = {"vmlinuz", b, len}, i = {"initrd.img", big, sizeof(big)};
+	struct boot_entry e = {0};
 	struct e820_table t;
 	struct bzimage bz;
 

@@ -182,8 +182,8 @@ START_TEST(load_start_info)
 	size_t len;
 	uint8_t *b = elf_build(&elf_good, &len);
 	uint8_t rd[5000];
-	struct boot_blob k = { "vmlinux", b, len }, i = { "initrd", rd, sizeof(rd) };
-	struct boot_entry e = { 0 };
+	struct boot_blob k = {"vmlinux", b, len}, i = {"initrd", rd, sizeof(rd)};
+	struct boot_entry e = {0};
 	struct pvh_image img;
 	struct e820_table t;
 	const uint8_t *p;
@@ -206,12 +206,12 @@ START_TEST(load_start_info)
 	/* start_info at the raw offsets of Xen's start_info.h. */
 	ck_assert_uint_eq(rd32(0x6000), 0x336ec578);
 	ck_assert_uint_eq(rd32(0x6004), 1);
-	ck_assert_uint_eq(rd32(0x600c), 1);            /* nr_modules */
+	ck_assert_uint_eq(rd32(0x600c), 1); /* nr_modules */
 	mod = rd64(0x6010);
-	ck_assert_uint_eq(rd64(0x6018), 0x20000);      /* cmdline */
-	ck_assert_uint_eq(rd64(0x6020), 0);            /* rsdp */
+	ck_assert_uint_eq(rd64(0x6018), 0x20000); /* cmdline */
+	ck_assert_uint_eq(rd64(0x6020), 0);	  /* rsdp */
 	memmap = rd64(0x6028);
-	ck_assert_uint_eq(rd32(0x6030), 3);            /* memmap entries */
+	ck_assert_uint_eq(rd32(0x6030), 3); /* memmap entries */
 	ck_assert_str_eq(mem_gpa_to_hva(&mem, 0x20000, 13), "console=hvc0");
 	/* Module 0: the initrd at the top of RAM. */
 	ck_assert_uint_eq(rd64(mod), 32 * MiB - 8192);
@@ -232,8 +232,8 @@ START_TEST(load_initrd_does_not_fit)
 	size_t len;
 	uint8_t *b = elf_build(&elf_good, &len);
 	static uint8_t rd[16 * MiB];
-	struct boot_blob k = { "vmlinux", b, len }, i = { "initrd.img", rd, sizeof(rd) };
-	struct boot_entry e = { 0 };
+	struct boot_blob k = {"vmlinux", b, len}, i = {"initrd.img", rd, sizeof(rd)};
+	struct boot_entry e = {0};
 	struct pvh_image img;
 	struct e820_table t;
 
