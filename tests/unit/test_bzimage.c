@@ -172,6 +172,19 @@ START_TEST(reject_zero_sizes)
 }
 END_TEST
 
+START_TEST(reject_short_header)
+{
+	size_t len;
+	uint8_t *b = bz_build(&bz_good, &len);
+	struct bzimage bz;
+
+	b[0x201] = 0x20; /* header ends at 0x222: no init_size */
+	ck_assert_int_eq(bzimage_parse("vmlinuz", b, len, &bz), -ENOEXEC);
+	expect_log("too short");
+	free(b);
+}
+END_TEST
+
 /* ---- placement ---- */
 
 START_TEST(place_kernel)
@@ -376,6 +389,7 @@ static Suite *bzimage_suite(void)
 	tcase_add_test(tc, reject_not_loaded_high);
 	tcase_add_test(tc, reject_truncated);
 	tcase_add_test(tc, reject_zero_sizes);
+	tcase_add_test(tc, reject_short_header);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("place");
