@@ -45,8 +45,8 @@ int boot_cmdline_write(struct guest_mem *m, const char *kname, const char *cmdli
 
 	max_len = MIN(max_len, BOOT_CMDLINE_MAX - 1);
 	if (len > max_len) {
-		log_err("%s: command line is %zu bytes, the kernel accepts at most %llu", kname, len,
-			(unsigned long long)max_len);
+		log_err("%s: command line is %zu bytes, the kernel accepts at most %llu", kname,
+			len, (unsigned long long)max_len);
 		return -E2BIG;
 	}
 	dst = mem_gpa_to_hva(m, BOOT_CMDLINE_ADDR, len + 1);
@@ -110,7 +110,8 @@ int boot_load_blobs(struct guest_mem *m, const struct boot_blob *kernel,
 			return rc;
 		pvh = true;
 	} else {
-		log_err("%s: unknown kernel format: neither a bzImage (\"HdrS\" at 0x202) nor an ELF file",
+		log_err("%s: unknown kernel format: neither a bzImage (\"HdrS\" at 0x202) nor an "
+			"ELF file",
 			kernel->name);
 		return -ENOEXEC;
 	}
@@ -191,7 +192,7 @@ static void boot_file_unmap(struct boot_blob *b)
 
 int boot_load(struct guest_mem *m, const struct boot_cfg *cfg, struct boot_entry *e)
 {
-	struct boot_blob kernel = { 0 }, initrd = { 0 };
+	struct boot_blob kernel = {0}, initrd = {0};
 	int rc;
 
 	rc = boot_file_map(cfg->kernel, "kernel", &kernel);

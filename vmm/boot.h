@@ -36,7 +36,7 @@ struct boot_cfg {
 	const char *initrd;  /* path or NULL */
 	const char *cmdline; /* NULL means empty */
 	unsigned int ncpus;  /* 1..MPTABLE_MAX_CPUS */
-	bool flat;           /* load @kernel as a raw flat binary */
+	bool flat;	     /* load @kernel as a raw flat binary */
 };
 
 struct boot_entry {

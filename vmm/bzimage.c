@@ -51,8 +51,9 @@ int bzimage_parse(const char *name, const uint8_t *buf, size_t len, struct bzima
 		return -ENOEXEC;
 	}
 	if (!(h->loadflags & LOADED_HIGH)) {
-		log_err("%s: kernel does not load at 1 MiB (LOADED_HIGH not set): zImage unsupported",
-			name);
+		log_err(
+		    "%s: kernel does not load at 1 MiB (LOADED_HIGH not set): zImage unsupported",
+		    name);
 		return -ENOEXEC;
 	}
 	setup_size = ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * SECTOR;
@@ -95,9 +96,10 @@ int bzimage_place_kernel(const char *name, const struct bzimage *bz, uint64_t lo
 		*addr = BOOT_HIGH_ADDR;
 		return 0;
 	}
-	log_err("%s: kernel needs %llu MiB (init_size) from 1 MiB, RAM below 4 GiB ends at %llu MiB",
-		name, (unsigned long long)(bz->mem_size + MiB - 1) / MiB,
-		(unsigned long long)low_end / MiB);
+	log_err(
+	    "%s: kernel needs %llu MiB (init_size) from 1 MiB, RAM below 4 GiB ends at %llu MiB",
+	    name, (unsigned long long)(bz->mem_size + MiB - 1) / MiB,
+	    (unsigned long long)low_end / MiB);
 	return -ENOMEM;
 }
 
@@ -108,7 +110,8 @@ int bzimage_place_initrd(const char *name, const struct bzimage *bz, uint64_t si
 	uint64_t a;
 
 	if (size > top || (a = ALIGN_DOWN(top - size, 4096ULL)) < kernel_end) {
-		log_err("%s: initrd does not fit: %llu bytes between the kernel's end 0x%llx and 0x%llx",
+		log_err("%s: initrd does not fit: %llu bytes between the kernel's end 0x%llx and "
+			"0x%llx",
 			name, (unsigned long long)size, (unsigned long long)kernel_end,
 			(unsigned long long)top);
 		return -ENOMEM;
@@ -125,9 +128,9 @@ int bzimage_load(struct guest_mem *m, const struct bzimage *bz, const struct boo
 	struct boot_params *bp;
 	uint64_t load, initrd_addr = 0;
 	struct boot_blob payload = {
-		.name = kernel->name,
-		.data = kernel->data + bz->kernel_off,
-		.size = bz->kernel_size,
+	    .name = kernel->name,
+	    .data = kernel->data + bz->kernel_off,
+	    .size = bz->kernel_size,
 	};
 	int rc;
 
@@ -156,7 +159,8 @@ int bzimage_load(struct guest_mem *m, const struct bzimage *bz, const struct boo
 	memset(bp, 0, sizeof(*bp));
 	memcpy(&bp->hdr, kernel->data + BZ_HDR_OFFSET, bz->hdr_len);
 	bp->hdr.type_of_loader = BZ_LOADER_TYPE;
-	bp->hdr.loadflags = (uint8_t)((bp->hdr.loadflags | LOADED_HIGH) & ~(KASLR_FLAG | QUIET_FLAG));
+	bp->hdr.loadflags =
+	    (uint8_t)((bp->hdr.loadflags | LOADED_HIGH) & ~(KASLR_FLAG | QUIET_FLAG));
 	bp->hdr.code32_start = (uint32_t)load;
 	bp->hdr.cmd_line_ptr = (uint32_t)BOOT_CMDLINE_ADDR;
 	bp->ext_cmd_line_ptr = 0;

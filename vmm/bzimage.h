@@ -17,26 +17,27 @@
 #include "vmm/boot.h"
 #include "vmm/e820.h"
 
-#define BZ_HDR_OFFSET 0x1f1  /* struct setup_header in the file and in boot_params */
-#define BZ_MAGIC_OFFSET 0x202 /* "HdrS" */
-#define BZ_MAGIC 0x53726448u  /* "HdrS" little-endian */
-#define BZ_MIN_VERSION 0x020c /* 2.12: xloadflags, 64-bit entry */
+#define BZ_HDR_OFFSET	  0x1f1	      /* struct setup_header in the file and in boot_params */
+#define BZ_MAGIC_OFFSET	  0x202	      /* "HdrS" */
+#define BZ_MAGIC	  0x53726448u /* "HdrS" little-endian */
+#define BZ_MIN_VERSION	  0x020c      /* 2.12: xloadflags, 64-bit entry */
 #define BZ_ENTRY64_OFFSET 0x200
-#define BZ_LOADER_TYPE 0xff /* "undefined" boot loader */
+#define BZ_LOADER_TYPE	  0xff /* "undefined" boot loader */
 
 struct bzimage {
 	struct setup_header hdr; /* as found in the file, zero beyond its end */
-	size_t hdr_len;          /* bytes of setup header the file declares (from 0x1f1) */
-	uint64_t kernel_off;     /* file offset of the protected-mode kernel */
-	uint64_t kernel_size;    /* bytes of it to load: syssize * 16 */
-	uint64_t mem_size;       /* bytes it needs where loaded: max(init_size, kernel_size) */
+	size_t hdr_len;		 /* bytes of setup header the file declares (from 0x1f1) */
+	uint64_t kernel_off;	 /* file offset of the protected-mode kernel */
+	uint64_t kernel_size;	 /* bytes of it to load: syssize * 16 */
+	uint64_t mem_size;	 /* bytes it needs where loaded: max(init_size, kernel_size) */
 };
 
 /* True if @buf looks like a bzImage ("HdrS" at 0x202); no other check. */
 bool bzimage_detect(const uint8_t *buf, size_t len);
 
 /* Check the setup header of @buf (the whole file); logs "@name: ..." on a rejection. */
-int bzimage_parse(const char *name, const uint8_t *buf, size_t len, struct bzimage *bz) __must_check;
+int bzimage_parse(const char *name, const uint8_t *buf, size_t len,
+		  struct bzimage *bz) __must_check;
 
 /*
  * Load address: pref_address if the kernel is relocatable and

@@ -5,13 +5,13 @@
 
 #include "vmm/cpuid.h"
 
-#define CPUID_1_EDX_HTT (1u << 28)
+#define CPUID_1_EDX_HTT	       (1u << 28)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 
 /* Leaf 0xB / 0x1F level types (ECX[15:8]). */
 #define TOPO_LEVEL_INVALID 0
-#define TOPO_LEVEL_SMT 1
-#define TOPO_LEVEL_CORE 2
+#define TOPO_LEVEL_SMT	   1
+#define TOPO_LEVEL_CORE	   2
 
 unsigned int cpuid_core_bits(unsigned int ncpus)
 {
@@ -34,7 +34,8 @@ static bool cpuid_is_amd(const struct kvm_cpuid_entry2 *e, uint32_t nent)
 }
 
 /* x2APIC topology: level 0 = SMT (one thread per core), level 1 = cores, then invalid. */
-static void cpuid_fix_ext_topology(struct kvm_cpuid_entry2 *e, unsigned int vcpu, unsigned int ncpus)
+static void cpuid_fix_ext_topology(struct kvm_cpuid_entry2 *e, unsigned int vcpu,
+				   unsigned int ncpus)
 {
 	uint32_t level = e->index;
 
@@ -97,9 +98,9 @@ int cpuid_vcpu_entries(const struct kvm_cpuid_entry2 *supported, uint32_t nent, 
 			break;
 		case 0x8000001e:
 			if (amd) {
-				e->eax = vcpu;                 /* extended APIC id */
-				e->ebx = vcpu & 0xff;          /* core id; one thread per core */
-				e->ecx = 0;                    /* node 0, one node */
+				e->eax = vcpu;	      /* extended APIC id */
+				e->ebx = vcpu & 0xff; /* core id; one thread per core */
+				e->ecx = 0;	      /* node 0, one node */
 			}
 			break;
 		default:

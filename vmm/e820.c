@@ -10,7 +10,7 @@ static int e820_add(struct e820_table *t, uint64_t addr, uint64_t end, uint32_t 
 		return 0;
 	if (t->nr == E820_TABLE_MAX)
 		return -ENOSPC;
-	t->e[t->nr++] = (struct boot_e820_entry){ .addr = addr, .size = end - addr, .type = type };
+	t->e[t->nr++] = (struct boot_e820_entry){.addr = addr, .size = end - addr, .type = type};
 	return 0;
 }
 

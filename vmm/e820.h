@@ -14,7 +14,7 @@
 
 /* [E820_LOW_RESERVED_START, E820_LOW_RESERVED_END): EBDA (MP table), VGA hole, BIOS area. */
 #define E820_LOW_RESERVED_START 0x9fc00ULL
-#define E820_LOW_RESERVED_END 0x100000ULL
+#define E820_LOW_RESERVED_END	0x100000ULL
 
 /* Room for RAM below the EBDA, the reserved range, RAM below the hole, RAM above 4 GiB. */
 #define E820_TABLE_MAX 8

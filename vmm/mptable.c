@@ -6,7 +6,7 @@
 #include "util/log.h"
 #include "vmm/mptable.h"
 
-#define MP_ISA_BUS 0
+#define MP_ISA_BUS     0
 #define MP_NR_ISA_IRQS 16
 /*
  * ISA IRQ n is IO-APIC pin n, as in KVM's default GSI routing (the in-kernel
@@ -18,7 +18,7 @@
 
 /* CPU signature of family 6 and FPU|APIC feature flags: informational only for Linux. */
 #define MP_CPU_SIGNATURE 0x600
-#define MP_CPU_FEATURES ((1u << 0) | (1u << 9))
+#define MP_CPU_FEATURES	 ((1u << 0) | (1u << 9))
 
 static uint8_t mp_checksum(const void *p, size_t len)
 {
@@ -34,7 +34,8 @@ uint64_t mptable_size(unsigned int ncpus)
 {
 	return sizeof(struct mpf_intel) + sizeof(struct mpc_table) +
 	       (uint64_t)ncpus * sizeof(struct mpc_cpu) + sizeof(struct mpc_bus) +
-	       sizeof(struct mpc_ioapic) + (MP_NR_INTSRC + MP_NR_LINTSRC) * sizeof(struct mpc_intsrc);
+	       sizeof(struct mpc_ioapic) +
+	       (MP_NR_INTSRC + MP_NR_LINTSRC) * sizeof(struct mpc_intsrc);
 }
 
 int mptable_write(struct guest_mem *m, unsigned int ncpus)
@@ -62,28 +63,28 @@ int mptable_write(struct guest_mem *m, unsigned int ncpus)
 
 	for (unsigned int i = 0; i < ncpus; i++) {
 		struct mpc_cpu cpu = {
-			.type = MP_PROCESSOR,
-			.apicid = (uint8_t)i,
-			.apicver = MP_LAPIC_VERSION,
-			.cpuflag = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
-			.cpufeature = MP_CPU_SIGNATURE,
-			.featureflag = MP_CPU_FEATURES,
+		    .type = MP_PROCESSOR,
+		    .apicid = (uint8_t)i,
+		    .apicver = MP_LAPIC_VERSION,
+		    .cpuflag = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0),
+		    .cpufeature = MP_CPU_SIGNATURE,
+		    .featureflag = MP_CPU_FEATURES,
 		};
 		memcpy(p, &cpu, sizeof(cpu));
 		p += sizeof(cpu);
 	}
 
-	struct mpc_bus bus = { .type = MP_BUS, .busid = MP_ISA_BUS };
+	struct mpc_bus bus = {.type = MP_BUS, .busid = MP_ISA_BUS};
 	memcpy(bus.bustype, "ISA   ", sizeof(bus.bustype));
 	memcpy(p, &bus, sizeof(bus));
 	p += sizeof(bus);
 
 	struct mpc_ioapic ioapic = {
-		.type = MP_IOAPIC,
-		.apicid = ioapic_id,
-		.apicver = MP_IOAPIC_VERSION,
-		.flags = MP_IOAPIC_ENABLED,
-		.apicaddr = MP_IOAPIC_ADDR,
+	    .type = MP_IOAPIC,
+	    .apicid = ioapic_id,
+	    .apicver = MP_IOAPIC_VERSION,
+	    .flags = MP_IOAPIC_ENABLED,
+	    .apicaddr = MP_IOAPIC_ADDR,
 	};
 	memcpy(p, &ioapic, sizeof(ioapic));
 	p += sizeof(ioapic);
@@ -106,12 +107,12 @@ int mptable_write(struct guest_mem *m, unsigned int ncpus)
 
 	for (unsigned int lint = 0; lint < MP_NR_LINTSRC; lint++) {
 		struct mpc_intsrc src = {
-			.type = MP_LINTSRC,
-			.irqtype = lint == 0 ? MP_EXTINT : MP_NMI,
-			.srcbus = MP_ISA_BUS,
-			.srcbusirq = 0,
-			.dstapic = 0xff, /* all local APICs */
-			.dstirq = (uint8_t)lint,
+		    .type = MP_LINTSRC,
+		    .irqtype = lint == 0 ? MP_EXTINT : MP_NMI,
+		    .srcbus = MP_ISA_BUS,
+		    .srcbusirq = 0,
+		    .dstapic = 0xff, /* all local APICs */
+		    .dstirq = (uint8_t)lint,
 		};
 		memcpy(p, &src, sizeof(src));
 		p += sizeof(src);

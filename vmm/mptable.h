@@ -14,15 +14,15 @@
 #include "util/compiler.h"
 
 #define MPTABLE_ADDR 0x9fc00ULL
-#define MPTABLE_END 0x100000ULL /* the table stays inside the e820-reserved low range */
+#define MPTABLE_END  0x100000ULL /* the table stays inside the e820-reserved low range */
 /* xAPIC ids are 8 bits, 0xff is broadcast, and the IO-APIC takes id ncpus. */
 #define MPTABLE_MAX_CPUS 254
 
-#define MP_IOAPIC_ADDR 0xfec00000u
-#define MP_LAPIC_ADDR 0xfee00000u
+#define MP_IOAPIC_ADDR	  0xfec00000u
+#define MP_LAPIC_ADDR	  0xfee00000u
 #define MP_IOAPIC_VERSION 0x11
-#define MP_LAPIC_VERSION 0x14
-#define MP_SPEC_REV 4
+#define MP_LAPIC_VERSION  0x14
+#define MP_SPEC_REV	  4
 
 enum mp_entry_type {
 	MP_PROCESSOR = 0,
@@ -39,14 +39,14 @@ enum mp_irq_type {
 	MP_EXTINT = 3,
 };
 
-#define MP_CPU_ENABLED 0x01
-#define MP_CPU_BSP 0x02
+#define MP_CPU_ENABLED	  0x01
+#define MP_CPU_BSP	  0x02
 #define MP_IOAPIC_ENABLED 0x01
 
 struct mpf_intel {
 	char signature[4]; /* "_MP_" */
 	uint32_t physptr;  /* configuration table */
-	uint8_t length;    /* in 16-byte units: 1 */
+	uint8_t length;	   /* in 16-byte units: 1 */
 	uint8_t specification;
 	uint8_t checksum;
 	uint8_t feature1; /* 0: a configuration table is present */

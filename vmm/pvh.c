@@ -93,8 +93,10 @@ int pvh_parse(const char *name, const uint8_t *buf, size_t len, const struct gue
 
 		memcpy(&ph, buf + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
 		if (ph.p_type == PT_LOAD) {
-			if (!file_range_ok(ph.p_offset, ph.p_filesz, len) || ph.p_filesz > ph.p_memsz) {
-				log_err("%s: segment %u (offset 0x%llx, %llu bytes) lies outside the file",
+			if (!file_range_ok(ph.p_offset, ph.p_filesz, len) ||
+			    ph.p_filesz > ph.p_memsz) {
+				log_err("%s: segment %u (offset 0x%llx, %llu bytes) lies outside "
+					"the file",
 					name, i, (unsigned long long)ph.p_offset,
 					(unsigned long long)ph.p_filesz);
 				return -ENOEXEC;
@@ -103,7 +105,8 @@ int pvh_parse(const char *name, const uint8_t *buf, size_t len, const struct gue
 				continue;
 			if (ph.p_paddr < BOOT_HIGH_ADDR ||
 			    !mem_gpa_to_hva(m, ph.p_paddr, ph.p_memsz)) {
-				log_err("%s: segment %u at 0x%llx (%llu bytes) is outside guest RAM above 1 MiB",
+				log_err("%s: segment %u at 0x%llx (%llu bytes) is outside guest "
+					"RAM above 1 MiB",
 					name, i, (unsigned long long)ph.p_paddr,
 					(unsigned long long)ph.p_memsz);
 				return -ENOEXEC;
@@ -128,7 +131,8 @@ int pvh_parse(const char *name, const uint8_t *buf, size_t len, const struct gue
 		return -ENOEXEC;
 	}
 	if (!have_entry) {
-		log_err("%s: no PVH entry point (Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY): kernel built without CONFIG_PVH?",
+		log_err("%s: no PVH entry point (Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY): kernel "
+			"built without CONFIG_PVH?",
 			name);
 		return -ENOEXEC;
 	}
@@ -167,13 +171,13 @@ int pvh_load(struct guest_mem *m, const struct pvh_image *img, const struct boot
 {
 	uint64_t low_end = boot_low_ram_end(m);
 	struct hvm_start_info si = {
-		.magic = XEN_HVM_START_MAGIC_VALUE,
-		.version = 1,
-		.cmdline_paddr = BOOT_CMDLINE_ADDR,
-		.memmap_paddr = PVH_MEMMAP_ADDR,
-		.memmap_entries = t->nr,
+	    .magic = XEN_HVM_START_MAGIC_VALUE,
+	    .version = 1,
+	    .cmdline_paddr = BOOT_CMDLINE_ADDR,
+	    .memmap_paddr = PVH_MEMMAP_ADDR,
+	    .memmap_entries = t->nr,
 	};
-	struct hvm_modlist_entry mod = { 0 };
+	struct hvm_modlist_entry mod = {0};
 	struct hvm_memmap_table_entry *mm;
 	void *p;
 	int rc;
@@ -182,7 +186,8 @@ int pvh_load(struct guest_mem *m, const struct pvh_image *img, const struct boot
 		uint64_t top = MIN(low_end, MEM_HOLE_START);
 
 		if (initrd->size > top || ALIGN_DOWN(top - initrd->size, 4096ULL) < img->load_end) {
-			log_err("%s: initrd does not fit: %zu bytes between the kernel's end 0x%llx and 0x%llx",
+			log_err("%s: initrd does not fit: %zu bytes between the kernel's end "
+				"0x%llx and 0x%llx",
 				initrd->name, initrd->size, (unsigned long long)img->load_end,
 				(unsigned long long)top);
 			return -ENOMEM;
@@ -208,9 +213,9 @@ int pvh_load(struct guest_mem *m, const struct pvh_image *img, const struct boot
 	memcpy(p, &mod, sizeof(mod));
 	for (unsigned int i = 0; i < t->nr; i++)
 		mm[i] = (struct hvm_memmap_table_entry){
-			.addr = t->e[i].addr,
-			.size = t->e[i].size,
-			.type = t->e[i].type,
+		    .addr = t->e[i].addr,
+		    .size = t->e[i].size,
+		    .type = t->e[i].type,
 		};
 	p = mem_gpa_to_hva(m, BOOT_START_INFO_ADDR, sizeof(si));
 	if (!p)

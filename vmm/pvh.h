@@ -18,17 +18,17 @@
 #include "vmm/x86_boot.h"
 
 #define XEN_HVM_START_MAGIC_VALUE 0x336ec578u
-#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define XEN_ELFNOTE_PHYS32_ENTRY  18
 
 struct hvm_start_info {
-	uint32_t magic;          /* XEN_HVM_START_MAGIC_VALUE */
-	uint32_t version;        /* 1: memmap fields valid */
+	uint32_t magic;	  /* XEN_HVM_START_MAGIC_VALUE */
+	uint32_t version; /* 1: memmap fields valid */
 	uint32_t flags;
 	uint32_t nr_modules;
-	uint64_t modlist_paddr;  /* array of hvm_modlist_entry */
-	uint64_t cmdline_paddr;  /* NUL-terminated */
-	uint64_t rsdp_paddr;     /* 0: no ACPI */
-	uint64_t memmap_paddr;   /* array of hvm_memmap_table_entry */
+	uint64_t modlist_paddr; /* array of hvm_modlist_entry */
+	uint64_t cmdline_paddr; /* NUL-terminated */
+	uint64_t rsdp_paddr;	/* 0: no ACPI */
+	uint64_t memmap_paddr;	/* array of hvm_memmap_table_entry */
 	uint32_t memmap_entries;
 	uint32_t reserved;
 };
@@ -52,10 +52,10 @@ _Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "hvm_memmap_table_en
 
 /* Where the pieces go inside the start_info page. */
 #define PVH_MODLIST_ADDR (BOOT_START_INFO_ADDR + 0x40)
-#define PVH_MEMMAP_ADDR (BOOT_START_INFO_ADDR + 0x80)
+#define PVH_MEMMAP_ADDR	 (BOOT_START_INFO_ADDR + 0x80)
 
 struct pvh_image {
-	uint64_t entry;    /* 32-bit physical entry point */
+	uint64_t entry;	   /* 32-bit physical entry point */
 	uint64_t load_end; /* first byte above every PT_LOAD segment */
 };
 

@@ -8,26 +8,36 @@
 
 /* A cut-down KVM_GET_SUPPORTED_CPUID result of an Intel host with 2 threads per core. */
 static const struct kvm_cpuid_entry2 intel[] = {
-	{ .function = 0, .eax = 0x1f, .ebx = 0x756e6547, .edx = 0x49656e69, .ecx = 0x6c65746e },
-	{ .function = 1, .eax = 0x906ea, .ebx = 0x00100800, .ecx = 0x7ffafbff, .edx = 0x0fabfbff },
-	{ .function = 4, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1c004121 },
-	{ .function = 4, .index = 2, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1c004143 },
-	{ .function = 4, .index = 3, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1c03c163 },
-	{ .function = 4, .index = 4, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0 },
-	{ .function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-	  .eax = 1, .ebx = 2, .ecx = 0x100, .edx = 7 },
-	{ .function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
-	  .eax = 4, .ebx = 12, .ecx = 0x201, .edx = 7 },
-	{ .function = 0xb, .index = 2, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ecx = 2, .edx = 7 },
-	{ .function = 0x80000008, .eax = 0x3027, .ecx = 0x1234 },
-	{ .function = 0x0d, .eax = 0x2ff, .ebx = 0x1234, .ecx = 0x5678 },
+    {.function = 0, .eax = 0x1f, .ebx = 0x756e6547, .edx = 0x49656e69, .ecx = 0x6c65746e},
+    {.function = 1, .eax = 0x906ea, .ebx = 0x00100800, .ecx = 0x7ffafbff, .edx = 0x0fabfbff},
+    {.function = 4, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1c004121},
+    {.function = 4, .index = 2, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1c004143},
+    {.function = 4, .index = 3, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0x1c03c163},
+    {.function = 4, .index = 4, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .eax = 0},
+    {.function = 0xb,
+     .index = 0,
+     .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+     .eax = 1,
+     .ebx = 2,
+     .ecx = 0x100,
+     .edx = 7},
+    {.function = 0xb,
+     .index = 1,
+     .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+     .eax = 4,
+     .ebx = 12,
+     .ecx = 0x201,
+     .edx = 7},
+    {.function = 0xb, .index = 2, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ecx = 2, .edx = 7},
+    {.function = 0x80000008, .eax = 0x3027, .ecx = 0x1234},
+    {.function = 0x0d, .eax = 0x2ff, .ebx = 0x1234, .ecx = 0x5678},
 };
 
 static const struct kvm_cpuid_entry2 amd[] = {
-	{ .function = 0, .eax = 0x10, .ebx = 0x68747541, .edx = 0x69746e65, .ecx = 0x444d4163 },
-	{ .function = 1, .eax = 0xa20f12, .ebx = 0x00020800, .ecx = 0x7ef8320b, .edx = 0x178bfbff },
-	{ .function = 0x80000008, .eax = 0x3030, .ecx = 0x700f },
-	{ .function = 0x8000001e, .eax = 0x1f, .ebx = 0x010f, .ecx = 0x300 },
+    {.function = 0, .eax = 0x10, .ebx = 0x68747541, .edx = 0x69746e65, .ecx = 0x444d4163},
+    {.function = 1, .eax = 0xa20f12, .ebx = 0x00020800, .ecx = 0x7ef8320b, .edx = 0x178bfbff},
+    {.function = 0x80000008, .eax = 0x3030, .ecx = 0x700f},
+    {.function = 0x8000001e, .eax = 0x1f, .ebx = 0x010f, .ecx = 0x300},
 };
 
 #define N(a) (uint32_t)(sizeof(a) / sizeof((a)[0]))
@@ -60,9 +70,9 @@ START_TEST(intel_topology)
 
 	ck_assert_int_eq(cpuid_vcpu_entries(intel, N(intel), 5, 6, out), 0);
 	e = find(out, N(intel), 1, 0);
-	ck_assert_uint_eq(e->ebx >> 24, 5);            /* initial APIC id */
-	ck_assert_uint_eq((e->ebx >> 16) & 0xff, 6);   /* logical processors */
-	ck_assert_uint_eq(e->ebx & 0xffff, 0x0800);    /* CLFLUSH size kept */
+	ck_assert_uint_eq(e->ebx >> 24, 5);	     /* initial APIC id */
+	ck_assert_uint_eq((e->ebx >> 16) & 0xff, 6); /* logical processors */
+	ck_assert_uint_eq(e->ebx & 0xffff, 0x0800);  /* CLFLUSH size kept */
 	ck_assert_uint_eq(e->edx, 0x0fabfbff | (1u << 28));
 	ck_assert_uint_eq(e->ecx, 0x7ffafbff | (1u << 31));
 	ck_assert_uint_eq(e->eax, 0x906ea);
@@ -119,13 +129,13 @@ START_TEST(amd_topology)
 
 	ck_assert_int_eq(cpuid_vcpu_entries(amd, N(amd), 3, 4, out), 0);
 	e = find(out, N(amd), 0x80000008, 0);
-	ck_assert_uint_eq(e->ecx & 0xff, 3);          /* NC = cores - 1 */
-	ck_assert_uint_eq((e->ecx >> 12) & 0xf, 2);   /* ApicIdCoreIdSize */
+	ck_assert_uint_eq(e->ecx & 0xff, 3);	    /* NC = cores - 1 */
+	ck_assert_uint_eq((e->ecx >> 12) & 0xf, 2); /* ApicIdCoreIdSize */
 	ck_assert_uint_eq(e->eax, 0x3030);
 	e = find(out, N(amd), 0x8000001e, 0);
 	ck_assert_uint_eq(e->eax, 3);
 	ck_assert_uint_eq(e->ebx & 0xff, 3);
-	ck_assert_uint_eq((e->ebx >> 8) & 0xff, 0);   /* one thread per core */
+	ck_assert_uint_eq((e->ebx >> 8) & 0xff, 0); /* one thread per core */
 	ck_assert_uint_eq(e->ecx, 0);
 	e = find(out, N(amd), 1, 0);
 	ck_assert_uint_eq(e->ebx >> 24, 3);

@@ -10,7 +10,7 @@
 /* A layout-only guest_mem: e820 never touches RAM. */
 static struct guest_mem fake_mem(uint64_t size)
 {
-	struct guest_mem m = { .fd = -1, .size = size };
+	struct guest_mem m = {.fd = -1, .size = size};
 
 	ck_assert_int_eq(mem_layout(size, m.regions, &m.nr_regions), 0);
 	return m;
@@ -66,7 +66,8 @@ START_TEST(e820_above_hole)
 	ck_assert_uint_eq(ram, 4 * GiB - (0x100000 - 0x9fc00));
 	/* Nothing in the PCI hole. */
 	for (unsigned int i = 0; i < t.nr; i++)
-		ck_assert(t.e[i].addr + t.e[i].size <= MEM_HOLE_START || t.e[i].addr >= MEM_HOLE_END);
+		ck_assert(t.e[i].addr + t.e[i].size <= MEM_HOLE_START ||
+			  t.e[i].addr >= MEM_HOLE_END);
 }
 END_TEST
 
@@ -83,13 +84,13 @@ END_TEST
 
 START_TEST(e820_rejects_bad_layout)
 {
-	struct guest_mem m = { .nr_regions = 0 };
+	struct guest_mem m = {.nr_regions = 0};
 	struct e820_table t;
 
 	ck_assert_int_eq(e820_build(&m, &t), -EINVAL);
 	m.nr_regions = 2;
-	m.regions[0] = (struct mem_region){ .gpa = 0, .size = 64 * MiB };
-	m.regions[1] = (struct mem_region){ .gpa = 32 * MiB, .size = 64 * MiB };
+	m.regions[0] = (struct mem_region){.gpa = 0, .size = 64 * MiB};
+	m.regions[1] = (struct mem_region){.gpa = 32 * MiB, .size = 64 * MiB};
 	ck_assert_int_eq(e820_build(&m, &t), -EINVAL);
 }
 END_TEST

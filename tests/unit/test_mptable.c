@@ -52,14 +52,14 @@ static uint16_t le16(const uint8_t *p)
 static void check_tables(unsigned int ncpus)
 {
 	const uint8_t *mpf = gpa(0x9fc00, 16), *mpc, *p;
-	unsigned int count[5] = { 0 }, len, nent;
+	unsigned int count[5] = {0}, len, nent;
 	uint32_t physptr;
-	int irq_seen[16] = { 0 };
+	int irq_seen[16] = {0};
 
 	ck_assert_int_eq(memcmp(mpf, "_MP_", 4), 0);
-	ck_assert_uint_eq(mpf[8], 1);      /* length in paragraphs */
-	ck_assert_uint_eq(mpf[9], 4);      /* spec 1.4 */
-	ck_assert_uint_eq(mpf[11], 0);     /* feature1: table present */
+	ck_assert_uint_eq(mpf[8], 1);  /* length in paragraphs */
+	ck_assert_uint_eq(mpf[9], 4);  /* spec 1.4 */
+	ck_assert_uint_eq(mpf[11], 0); /* feature1: table present */
 	ck_assert_uint_eq(byte_sum(mpf, 16), 0);
 	physptr = le32(mpf + 4);
 	ck_assert_uint_ge(physptr, 0x9fc00);
@@ -77,8 +77,8 @@ static void check_tables(unsigned int ncpus)
 		ck_assert_uint_lt(p[0], 5);
 		count[p[0]]++;
 		switch (p[0]) {
-		case 0: /* processor */
-			ck_assert_uint_eq(p[1], count[0] - 1); /* APIC id = index */
+		case 0:							/* processor */
+			ck_assert_uint_eq(p[1], count[0] - 1);		/* APIC id = index */
 			ck_assert_uint_eq(p[3], count[0] == 1 ? 3 : 1); /* enabled, BSP on 0 */
 			p += 20;
 			break;
@@ -103,7 +103,8 @@ static void check_tables(unsigned int ncpus)
 			break;
 		case 4:
 			ck_assert_uint_eq(p[6], 0xff);
-			ck_assert_uint_eq(p[1], p[7] == 0 ? 3 : 1); /* ExtINT on LINT0, NMI on LINT1 */
+			ck_assert_uint_eq(p[1],
+					  p[7] == 0 ? 3 : 1); /* ExtINT on LINT0, NMI on LINT1 */
 			p += 8;
 			break;
 		}

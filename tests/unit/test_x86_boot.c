@@ -58,8 +58,8 @@ static uint64_t walk(uint64_t cr3, uint64_t va)
 START_TEST(page_tables_identity)
 {
 	static const uint64_t va[] = {
-		0, 0x1234, 0x100000, 0x1fffff, 0x200000, 0x3fe00123, 0x40000000,
-		0x9abcdef0, 0xbfffffff, 0xfec00000, 0xfee00020, 0xffffffff,
+	    0,		0x1234,	    0x100000,	0x1fffff,   0x200000,	0x3fe00123,
+	    0x40000000, 0x9abcdef0, 0xbfffffff, 0xfec00000, 0xfee00020, 0xffffffff,
 	};
 
 	ck_assert_int_eq(x86_page_tables_write(&mem), 0);
@@ -110,13 +110,13 @@ END_TEST
 START_TEST(regs_long_mode)
 {
 	struct boot_entry e = {
-		.mode = BOOT_MODE_LINUX64,
-		.rip = 0x1000200,
-		.rsp = BOOT_STACK_TOP,
-		.rsi = BOOT_ZERO_PAGE_ADDR,
-		.cr3 = BOOT_PML4_ADDR,
-		.gdt_base = BOOT_GDT_ADDR,
-		.gdt_limit = BOOT_GDT_LIMIT,
+	    .mode = BOOT_MODE_LINUX64,
+	    .rip = 0x1000200,
+	    .rsp = BOOT_STACK_TOP,
+	    .rsi = BOOT_ZERO_PAGE_ADDR,
+	    .cr3 = BOOT_PML4_ADDR,
+	    .gdt_base = BOOT_GDT_ADDR,
+	    .gdt_limit = BOOT_GDT_LIMIT,
 	};
 	struct kvm_sregs s;
 	struct kvm_regs r;
@@ -162,11 +162,11 @@ END_TEST
 START_TEST(regs_protected_mode)
 {
 	struct boot_entry e = {
-		.mode = BOOT_MODE_PVH32,
-		.rip = 0x1000850,
-		.rbx = BOOT_START_INFO_ADDR,
-		.gdt_base = BOOT_GDT_ADDR,
-		.gdt_limit = BOOT_GDT_LIMIT,
+	    .mode = BOOT_MODE_PVH32,
+	    .rip = 0x1000850,
+	    .rbx = BOOT_START_INFO_ADDR,
+	    .gdt_base = BOOT_GDT_ADDR,
+	    .gdt_limit = BOOT_GDT_LIMIT,
 	};
 	struct kvm_sregs s;
 	struct kvm_regs r;
