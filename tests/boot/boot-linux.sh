@@ -19,13 +19,13 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0
 mem_mib=256
 
-# boot NAME KERNEL CPUS
-boot() {
-	name=$1 kernel=$2 cpus=$3
+# check NAME KERNEL CPUS [EXTRA_CMDLINE]: boot and set $why to what is wrong ("" if nothing)
+check() {
+	name=$1 kernel=$2 cpus=$3 extra=${4:-}
 	out=$tmp/$name.out
 	timeout 600 "$shmvm" --kernel "$guest/$kernel" --initrd "$guest/initramfs.img" \
 		--memory ${mem_mib}M --cpus "$cpus" --serial "file:$out" \
-		--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=info,pci" \
+		--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=info,pci $extra" \
 		</dev/null >"$tmp/$name.stdout" 2>"$tmp/$name.err"
 	status=$?
 	why=
@@ -49,6 +49,11 @@ boot() {
 			why="the PCI host bridge is not in /sys/bus/pci/devices"
 		fi
 	fi
+}
+
+# boot NAME KERNEL CPUS: the guest must boot and report correctly.
+boot() {
+	check "$@"
 	if [ -n "$why" ]; then
 		echo "FAIL $name: $why"
 		tail -n 40 "$out" | sed 's/^/  | /'
@@ -63,6 +68,19 @@ boot bzimage-1cpu vmlinuz 1
 boot bzimage-2cpu vmlinuz 2
 boot pvh-1cpu vmlinux 1
 boot pvh-2cpu vmlinux 2
+
+# The checks can fail: a guest whose init is missing panics, and a guest
+# whose step fails prints no marker; both must be caught.
+check panic vmlinux 1 rdinit=/no-such-init
+case $why in
+"kernel panic") echo "ok   panic-detected" ;;
+*) echo "FAIL panic-detected: verdict was '$why'"; fail=1 ;;
+esac
+check no-marker vmlinux 1 shmvm.steps=no-such-step
+case $why in
+"no SHMVM-GUEST-OK marker") echo "ok   missing-marker-detected" ;;
+*) echo "FAIL missing-marker-detected: verdict was '$why'"; fail=1 ;;
+esac
 
 # A truncated kernel image is refused with a clear line and status 1.
 head -c 200000 "$guest/vmlinuz" >"$tmp/truncated"
