@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vhost/sock.h"
+
+static int wait_readable(int sock, int timeout_ms)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int rc;
+
+	if (timeout_ms < 0)
+		return 0;
+	do
+		rc = poll(&p, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return -errno;
+	return rc == 0 ? -ETIMEDOUT : 0;
+}
+
+/* Take the SCM_RIGHTS fds of @mh into @m; refuse (and close) too many. */
+static int collect_fds(struct msghdr *mh, struct vu_msg *m)
+{
+	int rc = (mh->msg_flags & MSG_CTRUNC) ? -EBADF : 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n;
+		int fds[VU_MAX_FDS + 1];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (n > ARRAY_SIZE(fds))
+			n = ARRAY_SIZE(fds);
+		memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+		for (size_t i = 0; i < n; i++) {
+			if (m->nfds < VU_MAX_FDS)
+				m->fds[m->nfds++] = fds[i];
+			else {
+				close(fds[i]);
+				rc = -EBADF;
+			}
+		}
+	}
+	return rc;
+}
+
+/* Read exactly @len bytes (collecting fds on the way). 1 done, 0 EOF at start, -errno. */
+static int read_full(int sock, void *buf, size_t len, struct vu_msg *m, int timeout_ms)
+{
+	size_t got = 0;
+	int fd_rc = 0;
+
+	while (got < len) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * (VU_MAX_FDS + 1))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = { .iov_base = (char *)buf + got, .iov_len = len - got };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				     .msg_controllen = sizeof(ctl.buf) };
+		ssize_t n;
+		int rc = wait_readable(sock, timeout_ms);
+
+		if (rc)
+			return rc;
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (mh.msg_controllen && collect_fds(&mh, m))
+			fd_rc = -EBADF;
+		if (n == 0)
+			return got == 0 && m->nfds == 0 ? 0 : -EPIPE;
+		got += (size_t)n;
+	}
+	return fd_rc ? fd_rc : 1;
+}
+
+void vu_msg_close_fds(struct vu_msg *m)
+{
+	for (size_t i = 0; i < m->nfds; i++)
+		close(m->fds[i]);
+	m->nfds = 0;
+}
+
+int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms)
+{
+	int rc;
+
+	m->nfds = 0;
+	rc = read_full(sock, &m->hdr, sizeof(m->hdr), m, timeout_ms);
+	if (rc <= 0)
+		goto err;
+	if (m->hdr.size > VU_MAX_PAYLOAD) {
+		rc = -EMSGSIZE;
+		goto err;
+	}
+	if (m->hdr.size) {
+		rc = read_full(sock, &m->payload, m->hdr.size, m, timeout_ms);
+		if (rc == 0)
+			rc = -EPIPE;
+		if (rc < 0)
+			goto err;
+	}
+	return 1;
+err:
+	vu_msg_close_fds(m);
+	return rc;
+}
+
+int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		const int *fds, size_t nfds)
+{
+	struct vu_hdr hdr = { .request = request, .flags = flags, .size = size };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov[2] = {
+		{ .iov_base = &hdr, .iov_len = sizeof(hdr) },
+		{ .iov_base = (void *)payload, .iov_len = size },
+	};
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
+	size_t total = sizeof(hdr) + size, sent = 0;
+
+	if (nfds > VU_MAX_FDS || size > VU_MAX_PAYLOAD)
+		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof(ctl));
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	while (sent < total) {
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		sent += (size_t)n;
+		/* fds went with the first bytes; advance the iovecs past what was sent. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		while (n > 0 && mh.msg_iovlen) {
+			size_t k = MIN((size_t)n, mh.msg_iov->iov_len);
+
+			mh.msg_iov->iov_base = (char *)mh.msg_iov->iov_base + k;
+			mh.msg_iov->iov_len -= k;
+			n -= (ssize_t)k;
+			if (!mh.msg_iov->iov_len) {
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			}
+		}
+	}
+	return 0;
+}
+
+int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value)
+{
+	return vu_msg_send(sock, request, VU_VERSION | VU_FLAG_REPLY, &value, sizeof(value), NULL, 0);
+}

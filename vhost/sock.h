@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vhost-user socket I/O: one message (header, payload, file descriptors
+ * over SCM_RIGHTS) at a time on an AF_UNIX stream socket. Kept apart from
+ * the pure checks in vhost/msg.h.
+ */
+#ifndef SHMVM_VHOST_SOCK_H
+#define SHMVM_VHOST_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/compiler.h"
+#include "vhost/msg.h"
+
+struct vu_msg {
+	struct vu_hdr hdr;
+	union {
+		uint64_t u64;
+		struct vu_vring_state state;
+		struct vu_vring_addr addr;
+		struct vu_memory memory;
+		struct vu_mem_reg mem_reg;
+		struct vu_mmap mmap;
+		struct vu_shmem_config shmem;
+		uint8_t bytes[VU_MAX_PAYLOAD];
+	} payload;
+	int fds[VU_MAX_FDS];
+	size_t nfds;
+};
+
+/*
+ * Receive one message into @m, waiting at most @timeout_ms for each part
+ * (-1: forever). Returns 1 for a message, 0 for a clean end of stream before
+ * its first byte, -ETIMEDOUT, -EPIPE (stream ended mid-message), -EMSGSIZE
+ * (payload larger than VU_MAX_PAYLOAD: the stream cannot be resynchronised),
+ * -EBADF (more fds than VU_MAX_FDS; all closed) or another -errno. On
+ * success the caller owns m->fds[0..nfds).
+ */
+int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms) __must_check;
+
+/* Send header, @size bytes of @payload and @nfds fds. 0 or -errno. */
+int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		const int *fds, size_t nfds) __must_check;
+
+/* Reply to @request with a u64 (flags exactly VERSION|REPLY). */
+int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value) __must_check;
+
+/* Close every fd a received message carries. */
+void vu_msg_close_fds(struct vu_msg *m);
+
+#endif
