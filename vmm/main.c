@@ -119,6 +119,14 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *opaque)
 	vm_request_stop(opaque, VM_EXIT_SIGNAL + (int)si.ssi_signo);
 }
 
+/* A backend closed its socket: the device breaks, the VM goes on. */
+static void on_backend_hup(struct loop *l, int fd, uint32_t events, void *opaque)
+{
+	(void)events;
+	loop_del(l, fd);
+	vhost_user_dev_broken(opaque, "disconnected");
+}
+
 static int run(struct vm *vm, const struct vm_options *o, int sigfd)
 {
 	struct console con = { .vm = vm };
@@ -140,6 +148,10 @@ static int run(struct vm *vm, const struct vm_options *o, int sigfd)
 		if (loop_add(&loop, STDIN_FILENO, EPOLLIN, console_stdin, &con) == 0)
 			con.watching = true;
 	}
+	/* EPOLLRDHUP only: replies are read by the vCPU doing the request. */
+	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++)
+		rc = loop_add(&loop, vhost_user_dev_fd(&vm->devices[i]), EPOLLRDHUP, on_backend_hup,
+			      &vm->devices[i]);
 	if (!rc)
 		rc = vm_start(vm);
 	if (!rc)
@@ -160,8 +172,10 @@ int main(int argc, char **argv)
 	rc = options_parse(&opts, argc, argv, stdout, stderr);
 	if (rc == OPTIONS_EXIT)
 		return 0;
-	if (rc < 0)
+	if (rc < 0) {
+		options_free(&opts);
 		return VM_EXIT_ERROR;
+	}
 	log_set_level(opts.verbose >= 2 ? LOG_DEBUG : opts.verbose ? LOG_INFO : LOG_WARN);
 
 	/*
@@ -188,6 +202,7 @@ int main(int argc, char **argv)
 		rc = run(&vm, &opts, sigfd);
 	status = rc ? VM_EXIT_ERROR : vm.exit_status;
 	vm_destroy(&vm);
+	options_free(&opts);
 	close(sigfd);
 	return status;
 }

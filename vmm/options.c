@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/parse.h"
@@ -21,6 +23,10 @@ void options_usage(FILE *out)
 	      "  -m, --memory SIZE     guest RAM, with K/M/G suffix (default 512M)\n"
 	      "  -p, --cpus N          number of vCPUs, 1.." "254" " (default 1)\n"
 	      "  -s, --serial MODE     stdio | file:PATH | none (default stdio)\n"
+	      "      --device vhost-user,socket=PATH,virtio-id=N,queues=N[,queue-size=N][,config-size=N]\n"
+	      "                        a virtio-pci device served by a vhost-user backend (repeatable)\n"
+	      "      --blk socket=PATH[,queues=N]   vhost-user virtio-blk (virtio-id 2)\n"
+	      "      --fs socket=PATH[,queues=N]    vhost-user virtio-fs (virtio-id 26)\n"
 	      "      --flat            KERNEL is raw 64-bit code loaded at 1 MiB (test guests)\n"
 	      "      --kvm PATH        KVM device (default /dev/kvm)\n"
 	      "  -v, --verbose         more log output (repeat for debug)\n"
@@ -36,6 +42,9 @@ void options_usage(FILE *out)
 enum {
 	OPT_FLAT = 0x100,
 	OPT_KVM,
+	OPT_DEVICE,
+	OPT_BLK,
+	OPT_FS,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +56,9 @@ static const struct option long_opts[] = {
 	{ "serial", required_argument, NULL, 's' },
 	{ "flat", no_argument, NULL, OPT_FLAT },
 	{ "kvm", required_argument, NULL, OPT_KVM },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "blk", required_argument, NULL, OPT_BLK },
+	{ "fs", required_argument, NULL, OPT_FS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -67,6 +79,113 @@ static int parse_serial(struct vm_options *o, const char *arg, FILE *err)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* Defaults of the short forms: virtio-blk's and virtio-fs's config sizes (Linux 6.1 fields). */
+#define BLK_CONFIG_SIZE 60 /* up to write_zeroes_may_unmap, as QEMU 7.2 serves it */
+#define FS_CONFIG_SIZE 40  /* tag[36] + num_request_queues */
+
+/*
+ * Parse "key=value,key=value" for --device (kind "vhost-user" first),
+ * --blk and --fs. @virtio_id is 0 for --device (then virtio-id= is required).
+ */
+static int parse_device(struct vm_options *o, const char *opt, const char *arg, unsigned int virtio_id,
+			FILE *err)
+{
+	struct opt_device *d;
+	char *copy, *tok, *save = NULL;
+	bool first = true;
+
+	if (o->nr_devices == OPT_MAX_DEVICES) {
+		fprintf(err, "shmvm: %s: at most %d devices\n", opt, OPT_MAX_DEVICES);
+		return -EINVAL;
+	}
+	copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	o->device_args[o->nr_devices] = copy;
+	d = &o->devices[o->nr_devices];
+	*d = (struct opt_device){ .virtio_id = virtio_id, .queues = 1, .queue_size = 256,
+				  .config_size = virtio_id == 2 ? BLK_CONFIG_SIZE
+					       : virtio_id == 26 ? FS_CONFIG_SIZE : 0 };
+	if (virtio_id == 26)
+		d->queues = 2; /* hiprio + one request queue */
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
+		char *val = strchr(tok, '=');
+		uint64_t v;
+
+		if (first && virtio_id == 0) {
+			if (strcmp(tok, "vhost-user")) {
+				fprintf(err, "shmvm: %s: unknown device kind '%s' (only vhost-user)\n", opt, tok);
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (!val) {
+			fprintf(err, "shmvm: %s: '%s' is not key=value\n", opt, tok);
+			return -EINVAL;
+		}
+		*val++ = '\0';
+		if (!strcmp(tok, "socket")) {
+			if (!*val) {
+				fprintf(err, "shmvm: %s: empty socket path\n", opt);
+				return -EINVAL;
+			}
+			d->socket = val;
+			continue;
+		}
+		static const struct {
+			const char *key;
+			uint64_t min, max;
+			size_t off;
+		} nums[] = {
+			{ "virtio-id", 1, 63, offsetof(struct opt_device, virtio_id) },
+			{ "queues", 1, 64, offsetof(struct opt_device, queues) },
+			{ "queue-size", 1, 32768, offsetof(struct opt_device, queue_size) },
+			{ "config-size", 0, 256, offsetof(struct opt_device, config_size) },
+		};
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(nums); i++)
+			if (!strcmp(tok, nums[i].key))
+				break;
+		if (i == ARRAY_SIZE(nums) || (virtio_id && i == 0)) {
+			fprintf(err, "shmvm: %s: unknown key '%s'\n", opt, tok);
+			return -EINVAL;
+		}
+		if (parse_u64(val, nums[i].min, nums[i].max, &v)) {
+			fprintf(err, "shmvm: %s: %s='%s' is not a number from %llu to %llu\n", opt, tok,
+				val, (unsigned long long)nums[i].min, (unsigned long long)nums[i].max);
+			return -EINVAL;
+		}
+		*(unsigned int *)((char *)d + nums[i].off) = (unsigned int)v;
+	}
+	if (!d->socket) {
+		fprintf(err, "shmvm: %s: socket=PATH is required\n", opt);
+		return -EINVAL;
+	}
+	if (!d->virtio_id) {
+		fprintf(err, "shmvm: %s: virtio-id=N is required\n", opt);
+		return -EINVAL;
+	}
+	if (d->queue_size & (d->queue_size - 1)) {
+		fprintf(err, "shmvm: %s: queue-size=%u is not a power of two\n", opt, d->queue_size);
+		return -EINVAL;
+	}
+	if (d->virtio_id == 26 && d->queues < 2) {
+		fprintf(err, "shmvm: %s: virtio-fs needs queues >= 2 (hiprio + requests)\n", opt);
+		return -EINVAL;
+	}
+	o->nr_devices++;
+	return 0;
+}
+
+void options_free(struct vm_options *o)
+{
+	for (unsigned int i = 0; i < OPT_MAX_DEVICES; i++) {
+		free(o->device_args[i]);
+		o->device_args[i] = NULL;
+	}
 }
 
 int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *err)
@@ -119,6 +238,18 @@ int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *
 			break;
 		case OPT_KVM:
 			o->kvm_path = optarg;
+			break;
+		case OPT_DEVICE:
+			if (parse_device(o, "--device", optarg, 0, err))
+				return -EINVAL;
+			break;
+		case OPT_BLK:
+			if (parse_device(o, "--blk", optarg, 2, err))
+				return -EINVAL;
+			break;
+		case OPT_FS:
+			if (parse_device(o, "--fs", optarg, 26, err))
+				return -EINVAL;
 			break;
 		case 'v':
 			o->verbose++;

@@ -13,6 +13,17 @@
 #define OPT_DEFAULT_CMDLINE "console=ttyS0 acpi=off reboot=k panic=-1"
 #define OPT_MAX_CPUS 254 /* MP table: APIC ids 0..253, the IO-APIC takes the next one */
 
+#define OPT_MAX_DEVICES 8
+
+/* One --device vhost-user,... (or --blk / --fs). */
+struct opt_device {
+	const char *socket;
+	unsigned int virtio_id;
+	unsigned int queues;
+	unsigned int queue_size;
+	unsigned int config_size;
+};
+
 enum serial_mode {
 	SERIAL_STDIO,
 	SERIAL_FILE,
@@ -30,7 +41,13 @@ struct vm_options {
 	bool flat; /* kernel is raw 64-bit code (tiny test guests) */
 	int verbose;
 	const char *kvm_path;
+	unsigned int nr_devices;
+	struct opt_device devices[OPT_MAX_DEVICES];
+	char *device_args[OPT_MAX_DEVICES]; /* writable copies the parser cut up */
 };
+
+/* Free what options_parse() allocated. */
+void options_free(struct vm_options *o);
 
 enum options_result {
 	OPTIONS_RUN = 0,  /* parsed; go on */

@@ -194,6 +194,61 @@ static int vm_setup_pci(struct vm *vm)
 	return pci_host_init(&vm->pci, &vm->pio, &vm->mmio, base, PCI_MMIO64_SIZE);
 }
 
+/* How long to wait for a backend at start-up, and for one reply. */
+#define VHOST_CONNECT_MS 5000
+#define VHOST_REPLY_MS 30000
+
+static uint32_t device_class(unsigned int virtio_id)
+{
+	switch (virtio_id) {
+	case 2:  /* block */
+	case 26: /* file system */
+		return 0x018000; /* mass storage, other */
+	case 1:
+		return 0x020000; /* network */
+	default:
+		return 0xff0000;
+	}
+}
+
+static int vm_setup_devices(struct vm *vm)
+{
+	const struct vm_options *o = vm->opts;
+	struct hv_ops hv;
+
+	vm_irq_init(&vm->irq, vm->fd);
+	hv = vm_irq_hv_ops(&vm->irq);
+	if (!o->nr_devices)
+		return 0;
+	vm->devices = calloc(o->nr_devices, sizeof(*vm->devices));
+	if (!vm->devices)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < o->nr_devices; i++) {
+		const struct opt_device *od = &o->devices[i];
+		struct vhost_user_cfg cfg = {
+			.socket = od->socket,
+			.virtio_id = (uint16_t)od->virtio_id,
+			.queues = (uint16_t)od->queues,
+			.queue_size = (uint16_t)od->queue_size,
+			.config_size = od->config_size,
+			.pci_class = device_class(od->virtio_id),
+			.connect_ms = VHOST_CONNECT_MS,
+			.reply_ms = VHOST_REPLY_MS,
+		};
+		unsigned int slot;
+		int rc = vhost_user_dev_create(&vm->devices[i], &cfg, &vm->mem, &hv);
+
+		if (rc)
+			return rc;
+		vm->nr_devices = i + 1;
+		rc = pci_host_add(&vm->pci, &vm->devices[i].vp.pci, &slot);
+		if (rc)
+			return rc;
+		log_info("%s on %s at 00:%02x.0", vm->devices[i].name, od->socket, slot);
+	}
+	return 0;
+}
+
 static int vm_setup_vcpus(struct vm *vm)
 {
 	unsigned int n = vm->opts->cpus;
@@ -257,6 +312,8 @@ int vm_create(struct vm *vm, const struct vm_options *opts)
 	if (!rc)
 		rc = vm_setup_pci(vm);
 	if (!rc)
+		rc = vm_setup_devices(vm);
+	if (!rc)
 		rc = boot_load(&vm->mem, &boot, &vm->entry);
 	if (!rc)
 		rc = vm_setup_vcpus(vm);
@@ -292,6 +349,13 @@ void vm_destroy(struct vm *vm)
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
 
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		vhost_user_dev_destroy(&vm->devices[i]);
+	free(vm->devices);
+	vm->devices = NULL;
+	vm->nr_devices = 0;
+	if (vm->fd >= 0)
+		vm_irq_destroy(&vm->irq);
 	pci_host_destroy(&vm->pci);
 	if (vm->serial_file >= 0)
 		close(vm->serial_file);

@@ -12,11 +12,13 @@
 #include "devices/i8042.h"
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
+#include "devices/vhost_user_pci.h"
 #include "mm/bus.h"
 #include "mm/guest_mem.h"
 #include "mm/memslot.h"
 #include "pci/host.h"
 #include "vmm/boot.h"
+#include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/options.h"
 
@@ -54,6 +56,9 @@ struct vm {
 	struct i8042 i8042;
 	struct rtc rtc;
 	struct pci_host pci;
+	struct vm_irq irq;
+	unsigned int nr_devices;
+	struct vhost_user_dev *devices;
 
 	struct boot_entry entry;
 	unsigned int nr_vcpus;

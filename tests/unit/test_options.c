@@ -27,6 +27,7 @@ static int parse(const char *first, ...)
 	va_end(ap);
 	argv[argc] = NULL;
 	memset(errbuf, 0, sizeof(errbuf));
+	options_free(&o);
 	rc = options_parse(&o, argc, argv, out, err);
 	fclose(out);
 	fclose(err);
@@ -102,6 +103,45 @@ START_TEST(flat_excludes_initrd)
 }
 END_TEST
 
+START_TEST(devices)
+{
+	ck_assert_int_eq(parse("-k", "k", "--device", "vhost-user,socket=/s,virtio-id=5,queues=3,queue-size=128,config-size=8",
+			       "--blk", "socket=/b", "--fs", "socket=/f,queues=4", NULL),
+			 OPTIONS_RUN);
+	ck_assert_uint_eq(o.nr_devices, 3);
+	ck_assert_str_eq(o.devices[0].socket, "/s");
+	ck_assert_uint_eq(o.devices[0].virtio_id, 5);
+	ck_assert_uint_eq(o.devices[0].queues, 3);
+	ck_assert_uint_eq(o.devices[0].queue_size, 128);
+	ck_assert_uint_eq(o.devices[0].config_size, 8);
+	ck_assert_uint_eq(o.devices[1].virtio_id, 2);
+	ck_assert_uint_eq(o.devices[1].queues, 1);
+	ck_assert_uint_eq(o.devices[1].config_size, 60);
+	ck_assert_uint_eq(o.devices[2].virtio_id, 26);
+	ck_assert_uint_eq(o.devices[2].queues, 4);
+	static const struct {
+		const char *opt, *arg, *needle;
+	} bad[] = {
+		{ "--device", "vhost-user,virtio-id=2", "socket" },
+		{ "--device", "vhost-user,socket=/s", "virtio-id" },
+		{ "--device", "vfio,socket=/s,virtio-id=2", "vfio" },
+		{ "--device", "vhost-user,socket=/s,virtio-id=2,queues=0", "queues" },
+		{ "--device", "vhost-user,socket=/s,virtio-id=2,queue-size=100", "power of two" },
+		{ "--device", "vhost-user,socket=/s,virtio-id=2,colour=red", "colour" },
+		{ "--device", "vhost-user,socket=/s,virtio-id=2,queues", "queues" },
+		{ "--blk", "socket=", "socket" },
+		{ "--blk", "socket=/b,virtio-id=3", "virtio-id" },
+		{ "--fs", "socket=/f,queues=1", "queues" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(parse("-k", "k", bad[i].opt, bad[i].arg, NULL), -EINVAL);
+		ck_assert_msg(strstr(errbuf, bad[i].needle) && strstr(errbuf, bad[i].opt),
+			      "case %zu: '%s'", i, errbuf);
+	}
+	options_free(&o);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	ck_assert_int_eq(parse("--help", NULL), OPTIONS_EXIT);
@@ -118,6 +158,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, all_options);
 	tcase_add_test(tc, errors_name_the_option);
 	tcase_add_test(tc, flat_excludes_initrd);
+	tcase_add_test(tc, devices);
 	tcase_add_test(tc, help_and_version);
 	suite_add_tcase(s, tc);
 	return s;

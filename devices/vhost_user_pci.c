@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/vhost_user_pci.h"
+#include "util/log.h"
+
+/* Transport features shmvm's virtio-pci and the split ring support. */
+#define TRANSPORT_FEATURES                                                                         \
+	((1ULL << 28) /* RING_INDIRECT_DESC */ | (1ULL << 29) /* RING_EVENT_IDX */ |                \
+	 (1ULL << 32) /* VERSION_1 */)
+#define DEVICE_FEATURES_MASK ((1ULL << 24) - 1)
+
+static struct vhost_user_dev *from_vp(struct virtio_pci *vp)
+{
+	return container_of(vp, struct vhost_user_dev, vp);
+}
+
+/* Bind queue @q's call eventfd to the GSI its vector should fire, or to none. Lock held. */
+static void rebind_queue(struct vhost_user_dev *d, unsigned int q)
+{
+	struct virtio_queue_cfg qc;
+	int want = IRQ_NO_GSI;
+
+	if (d->started && d->call[q] >= 0 && virtio_common_queue(&d->vp.common, q, &qc) &&
+	    qc.msix_vector < d->vp.msix.nr && !d->masked[qc.msix_vector])
+		want = d->gsi[qc.msix_vector];
+	if (want == d->bound_gsi[q])
+		return;
+	if (d->bound_gsi[q] != IRQ_NO_GSI)
+		d->hv.irqfd(d->hv.opaque, d->call[q], d->bound_gsi[q], false);
+	d->bound_gsi[q] = IRQ_NO_GSI;
+	if (want != IRQ_NO_GSI && d->hv.irqfd(d->hv.opaque, d->call[q], want, true) == 0)
+		d->bound_gsi[q] = want;
+}
+
+static void rebind_all(struct vhost_user_dev *d)
+{
+	for (unsigned int q = 0; q < d->cfg.queues; q++)
+		rebind_queue(d, q);
+}
+
+/* ---- MSI-X owner ---- */
+
+static void msix_update(void *opaque, unsigned int v, const struct msix_msg *msg, bool masked)
+{
+	struct vhost_user_dev *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	d->msg[v] = *msg;
+	d->masked[v] = masked;
+	if (!masked && d->hv.msi_route(d->hv.opaque, &d->gsi[v], msg))
+		log_warn("%s: cannot route MSI-X vector %u", d->name, v);
+	rebind_all(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static bool msix_pending(void *opaque, unsigned int v)
+{
+	struct vhost_user_dev *d = opaque;
+	bool pending = false;
+
+	/* A masked vector's queues keep their call eventfds unbound: a count there is pending. */
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int q = 0; q < d->cfg.queues && d->started; q++) {
+		struct virtio_queue_cfg qc;
+		uint64_t n;
+
+		if (d->call[q] < 0 || !virtio_common_queue(&d->vp.common, q, &qc) || qc.msix_vector != v)
+			continue;
+		/* Peek without consuming: read then write back. */
+		if (read(d->call[q], &n, sizeof(n)) == sizeof(n)) {
+			pending = true;
+			if (write(d->call[q], &n, sizeof(n)) != sizeof(n))
+				log_warn("%s: lost a pending interrupt", d->name);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	return pending;
+}
+
+static void msix_signal(void *opaque, const struct msix_msg *msg)
+{
+	struct vhost_user_dev *d = opaque;
+
+	d->hv.signal_msi(d->hv.opaque, msg);
+}
+
+static const struct msix_ops vu_msix_ops = {
+	.update = msix_update,
+	.pending = msix_pending,
+	.signal = msix_signal,
+};
+
+/* ---- rings ---- */
+
+static void stop_rings(struct vhost_user_dev *d)
+{
+	for (unsigned int q = 0; q < d->cfg.queues; q++) {
+		uint32_t base;
+
+		if (d->started && d->kick[q] >= 0 && !d->fe.broken && !vu_frontend_has(&d->fe, VU_PF_RESET_DEVICE))
+			(void)!vu_frontend_stop_ring(&d->fe, q, &base);
+		if (d->kick[q] >= 0 && d->bar_addr != PCI_BAR_UNMAPPED)
+			d->hv.ioeventfd(d->hv.opaque, d->kick[q], virtio_pci_notify_addr(d->bar_addr, q), 2,
+					false);
+	}
+	if (d->started && !d->fe.broken && vu_frontend_has(&d->fe, VU_PF_RESET_DEVICE))
+		(void)!vu_frontend_reset_device(&d->fe);
+	d->started = false;
+	rebind_all(d); /* unbinds every irqfd */
+	for (unsigned int q = 0; q < d->cfg.queues; q++) {
+		if (d->kick[q] >= 0)
+			close(d->kick[q]);
+		if (d->call[q] >= 0)
+			close(d->call[q]);
+		d->kick[q] = d->call[q] = -1;
+	}
+}
+
+static struct log_ratelimit ring_rl = LOG_RATELIMIT_INIT;
+
+/* Host address of a ring part of @len bytes at @gpa, or 0 if it is not all in RAM. */
+static uint64_t ring_hva(struct vhost_user_dev *d, uint64_t gpa, uint64_t len)
+{
+	return (uint64_t)(uintptr_t)mem_gpa_to_hva(d->mem, gpa, len);
+}
+
+static int start_ring(struct vhost_user_dev *d, unsigned int q, const struct virtio_queue_cfg *qc)
+{
+	struct vu_ring_setup r = { .index = q, .size = qc->size, .base = 0 };
+	int rc;
+
+	r.desc = ring_hva(d, qc->desc, 16ULL * qc->size);
+	r.avail = ring_hva(d, qc->avail, 6 + 2ULL * qc->size);
+	r.used = ring_hva(d, qc->used, 6 + 8ULL * qc->size);
+	if (!r.desc || !r.avail || !r.used) {
+		log_ratelimited(&ring_rl, LOG_WARN, "%s: queue %u rings are not in guest RAM", d->name, q);
+		return -EFAULT;
+	}
+	d->kick[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	d->call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->kick[q] < 0 || d->call[q] < 0)
+		return -errno;
+	rc = d->hv.ioeventfd(d->hv.opaque, d->kick[q], virtio_pci_notify_addr(d->bar_addr, q), 2, true);
+	if (rc)
+		return rc;
+	r.kick_fd = d->kick[q];
+	r.call_fd = d->call[q];
+	return vu_frontend_start_ring(&d->fe, &r);
+}
+
+/* ---- virtio lifecycle (called by the common config on vCPU threads) ---- */
+
+static int vu_features_ok(void *opaque, uint64_t features)
+{
+	struct vhost_user_dev *d = opaque;
+
+	return vu_frontend_set_features(&d->fe, features);
+}
+
+static void vu_driver_ok(void *opaque)
+{
+	struct vhost_user_dev *d = opaque;
+	struct vu_region regions[MEM_MAX_REGIONS];
+	int fds[MEM_MAX_REGIONS];
+	int rc;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int i = 0; i < d->mem->nr_regions; i++) {
+		const struct mem_region *r = &d->mem->regions[i];
+
+		regions[i] = (struct vu_region){
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)(d->mem->hva + r->offset),
+			.mmap_offset = r->offset,
+		};
+		fds[i] = d->mem->fd;
+	}
+	rc = vu_frontend_set_mem_table(&d->fe, regions, fds, d->mem->nr_regions);
+	d->started = true;
+	for (unsigned int q = 0; !rc && q < d->cfg.queues; q++) {
+		struct virtio_queue_cfg qc;
+
+		if (!virtio_common_queue(&d->vp.common, q, &qc) || !qc.enabled)
+			continue;
+		rc = start_ring(d, q, &qc);
+	}
+	rebind_all(d);
+	pthread_mutex_unlock(&d->lock);
+	if (rc)
+		vhost_user_dev_broken(d, "could not start the rings");
+}
+
+static void vu_reset(void *opaque)
+{
+	struct vhost_user_dev *d = opaque;
+
+	pthread_mutex_lock(&d->lock);
+	stop_rings(d);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void vu_vector_changed(void *opaque, int queue, uint16_t vector)
+{
+	struct vhost_user_dev *d = opaque;
+
+	(void)vector;
+	pthread_mutex_lock(&d->lock);
+	if (queue >= 0)
+		rebind_queue(d, (unsigned int)queue);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static const struct virtio_common_ops vu_common_ops = {
+	.features_ok = vu_features_ok,
+	.driver_ok = vu_driver_ok,
+	.reset = vu_reset,
+	.vector_changed = vu_vector_changed,
+};
+
+/* ---- device config and BAR ---- */
+
+static void vu_config_read(struct virtio_pci *vp, uint32_t off, void *data, uint32_t len)
+{
+	struct vhost_user_dev *d = from_vp(vp);
+	uint8_t buf[VU_MAX_CONFIG_SIZE];
+
+	/*
+	 * Ask for the whole config and slice it here: libvhost-user backends
+	 * (qemu-storage-daemon among them) ignore the offset of GET_CONFIG and
+	 * always answer from the start, as QEMU always asks from the start.
+	 */
+	if (vu_frontend_get_config(&d->fe, 0, buf, d->cfg.config_size))
+		memset(data, 0, len);
+	else
+		memcpy(data, buf + off, len);
+}
+
+static void vu_config_write(struct virtio_pci *vp, uint32_t off, const void *data, uint32_t len)
+{
+	struct vhost_user_dev *d = from_vp(vp);
+
+	(void)!vu_frontend_set_config(&d->fe, off, data, len);
+}
+
+static void vu_notify(struct virtio_pci *vp, unsigned int q)
+{
+	struct vhost_user_dev *d = from_vp(vp);
+
+	/* Only reached when no ioeventfd is bound: pass the kick on by hand. */
+	pthread_mutex_lock(&d->lock);
+	if (q < d->cfg.queues && d->kick[q] >= 0 && eventfd_write(d->kick[q], 1) < 0)
+		log_warn("%s: kick of queue %u lost", d->name, q);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void vu_bar_moved(struct virtio_pci *vp, uint64_t old, uint64_t new_addr)
+{
+	struct vhost_user_dev *d = from_vp(vp);
+
+	(void)old;
+	pthread_mutex_lock(&d->lock);
+	for (unsigned int q = 0; q < d->cfg.queues; q++) {
+		if (d->kick[q] < 0)
+			continue;
+		if (d->bar_addr != PCI_BAR_UNMAPPED)
+			d->hv.ioeventfd(d->hv.opaque, d->kick[q], virtio_pci_notify_addr(d->bar_addr, q), 2, false);
+		if (new_addr != PCI_BAR_UNMAPPED)
+			d->hv.ioeventfd(d->hv.opaque, d->kick[q], virtio_pci_notify_addr(new_addr, q), 2, true);
+	}
+	d->bar_addr = new_addr;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static const struct virtio_pci_ops vu_pci_ops = {
+	.config_read = vu_config_read,
+	.config_write = vu_config_write,
+	.notify = vu_notify,
+	.bar_moved = vu_bar_moved,
+};
+
+void vhost_user_dev_broken(struct vhost_user_dev *d, const char *why)
+{
+	pthread_mutex_lock(&d->lock);
+	if (!d->fe.broken)
+		log_err("%s: vhost-user backend %s: %s; the device needs a reset", d->name, d->cfg.socket, why);
+	d->fe.broken = true;
+	stop_rings(d);
+	pthread_mutex_unlock(&d->lock);
+	virtio_pci_needs_reset(&d->vp);
+}
+
+int vhost_user_dev_fd(const struct vhost_user_dev *d)
+{
+	return d->fe.sock;
+}
+
+int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg *cfg,
+			  const struct guest_mem *mem, const struct hv_ops *hv)
+{
+	uint16_t sizes[VIRTIO_MAX_QUEUES];
+	struct virtio_pci_params p;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->lock, NULL);
+	d->cfg = *cfg;
+	d->mem = mem;
+	d->hv = *hv;
+	d->bar_addr = PCI_BAR_UNMAPPED;
+	snprintf(d->name, sizeof(d->name), "vhost-user-%u", cfg->virtio_id);
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		d->kick[i] = d->call[i] = -1;
+		d->bound_gsi[i] = IRQ_NO_GSI;
+		sizes[i] = cfg->queue_size;
+	}
+	for (unsigned int i = 0; i <= VIRTIO_MAX_QUEUES; i++) {
+		d->gsi[i] = IRQ_NO_GSI;
+		d->masked[i] = true;
+	}
+	rc = vu_frontend_connect(&d->fe, cfg->socket, cfg->connect_ms, cfg->reply_ms);
+	if (rc)
+		return rc;
+	if (vu_frontend_has(&d->fe, VU_PF_MQ) && d->fe.queue_num < cfg->queues) {
+		log_err("%s: backend %s serves %llu queues, %u requested", d->name, cfg->socket,
+			(unsigned long long)d->fe.queue_num, cfg->queues);
+		rc = -EINVAL;
+		goto err_fe;
+	}
+	if (cfg->config_size && !vu_frontend_has(&d->fe, VU_PF_CONFIG))
+		log_warn("%s: backend %s has no CONFIG: device config reads as zeros", d->name, cfg->socket);
+	p = (struct virtio_pci_params){
+		.name = d->name,
+		.virtio_id = cfg->virtio_id,
+		.pci_class = cfg->pci_class,
+		.device_features = d->fe.features & (DEVICE_FEATURES_MASK | TRANSPORT_FEATURES),
+		.num_queues = cfg->queues,
+		.queue_sizes = sizes,
+		.config_size = cfg->config_size,
+		.common_ops = &vu_common_ops,
+		.msix_ops = &vu_msix_ops,
+		.ops = &vu_pci_ops,
+		.opaque = d,
+	};
+	rc = virtio_pci_init(&d->vp, &p);
+	if (rc)
+		goto err_fe;
+	return 0;
+err_fe:
+	vu_frontend_close(&d->fe);
+	return rc;
+}
+
+void vhost_user_dev_destroy(struct vhost_user_dev *d)
+{
+	pthread_mutex_lock(&d->lock);
+	stop_rings(d);
+	for (unsigned int v = 0; v <= VIRTIO_MAX_QUEUES; v++)
+		if (d->gsi[v] != IRQ_NO_GSI)
+			d->hv.msi_route_free(d->hv.opaque, d->gsi[v]);
+	pthread_mutex_unlock(&d->lock);
+	vu_frontend_close(&d->fe);
+	virtio_pci_destroy(&d->vp);
+}

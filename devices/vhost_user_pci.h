@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A virtio-pci device whose virtqueues are served by a vhost-user backend.
+ * The guest's notifications go through ioeventfds straight to the backend's
+ * kick eventfds, and the backend's call eventfds interrupt the guest through
+ * irqfds on the queues' MSI-X routes: the data path never enters shmvm.
+ * shmvm handles only configuration: feature negotiation, ring setup at
+ * DRIVER_OK, reset, MSI-X programming and BAR moves.
+ */
+#ifndef SHMVM_DEVICES_VHOST_USER_PCI_H
+#define SHMVM_DEVICES_VHOST_USER_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/kvm_ops.h"
+#include "mm/guest_mem.h"
+#include "pci/virtio_pci.h"
+#include "util/compiler.h"
+#include "vhost/frontend.h"
+
+struct vhost_user_cfg {
+	const char *socket;
+	uint16_t virtio_id;
+	uint16_t queues;
+	uint16_t queue_size;
+	uint32_t config_size;
+	uint32_t pci_class;
+	int connect_ms; /* how long to retry connecting */
+	int reply_ms;   /* timeout of one reply */
+};
+
+struct vhost_user_dev {
+	pthread_mutex_t lock;
+	struct vhost_user_cfg cfg;
+	char name[32];
+	struct virtio_pci vp;
+	struct vu_frontend fe;
+	const struct guest_mem *mem;
+	struct hv_ops hv;
+	uint64_t bar_addr; /* where BAR 0 is decoded, PCI_BAR_UNMAPPED if not */
+	bool started;
+	int kick[VIRTIO_MAX_QUEUES];
+	int call[VIRTIO_MAX_QUEUES];
+	int bound_gsi[VIRTIO_MAX_QUEUES]; /* GSI call[q] is bound to, IRQ_NO_GSI if none */
+	int gsi[VIRTIO_MAX_QUEUES + 1];   /* per MSI-X vector */
+	struct msix_msg msg[VIRTIO_MAX_QUEUES + 1];
+	bool masked[VIRTIO_MAX_QUEUES + 1];
+};
+
+/* Connect to the backend and build the PCI function (not yet on a bus). */
+int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg *cfg,
+			  const struct guest_mem *mem, const struct hv_ops *hv) __must_check;
+void vhost_user_dev_destroy(struct vhost_user_dev *d);
+/* The main-channel socket, to watch for the backend going away. */
+int vhost_user_dev_fd(const struct vhost_user_dev *d);
+/* The backend went away or misbehaved: stop, tell the guest DEVICE_NEEDS_RESET. */
+void vhost_user_dev_broken(struct vhost_user_dev *d, const char *why);
+
+#endif

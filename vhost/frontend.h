@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The vhost-user frontend: shmvm's side of the main channel to one backend.
+ * Requests are serialised; every wait for a reply has a timeout, and any
+ * protocol error marks the connection broken (the caller then tells the
+ * guest DEVICE_NEEDS_RESET). Knows nothing of KVM or PCI: addresses are the
+ * frontend's virtual addresses, as the protocol wants.
+ */
+#ifndef SHMVM_VHOST_FRONTEND_H
+#define SHMVM_VHOST_FRONTEND_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/compiler.h"
+#include "vhost/msg.h"
+
+/* Protocol features shmvm asks for when the backend offers them (never GPA_ADDRESSES). */
+#define VU_FRONTEND_PROTOCOL_FEATURES                                                              \
+	((1ULL << VU_PF_MQ) | (1ULL << VU_PF_REPLY_ACK) | (1ULL << VU_PF_CONFIG) |                   \
+	 (1ULL << VU_PF_BACKEND_REQ) | (1ULL << VU_PF_BACKEND_SEND_FD) |                               \
+	 (1ULL << VU_PF_RESET_DEVICE))
+
+struct vu_frontend {
+	pthread_mutex_t lock;
+	int sock;
+	const char *path;
+	int timeout_ms;
+	uint64_t features;          /* what the backend offers (GET_FEATURES) */
+	uint64_t protocol_features; /* negotiated */
+	uint64_t queue_num;         /* GET_QUEUE_NUM, when MQ was negotiated */
+	bool broken;
+};
+
+struct vu_ring_setup {
+	unsigned int index;
+	uint16_t size;
+	uint16_t base; /* next avail index */
+	uint64_t desc, avail, used; /* frontend virtual addresses */
+	int kick_fd, call_fd;       /* -1: none */
+};
+
+/*
+ * Connect to @path, retrying for up to @retry_ms while it is absent or
+ * refusing; then GET_FEATURES, protocol features, GET_QUEUE_NUM, SET_OWNER.
+ * Logs a line naming the socket on failure.
+ */
+int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms,
+			int timeout_ms) __must_check;
+void vu_frontend_close(struct vu_frontend *f);
+bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf);
+
+int vu_frontend_set_features(struct vu_frontend *f, uint64_t features) __must_check;
+int vu_frontend_get_config(struct vu_frontend *f, uint32_t off, void *buf, uint32_t len) __must_check;
+int vu_frontend_set_config(struct vu_frontend *f, uint32_t off, const void *buf, uint32_t len) __must_check;
+/* The whole memory table; @fds[i] backs @regions[i]. */
+int vu_frontend_set_mem_table(struct vu_frontend *f, const struct vu_region *regions,
+			      const int *fds, unsigned int n) __must_check;
+/* NUM, ADDR, BASE, KICK, CALL, ERR(none) and ENABLE for one ring. */
+int vu_frontend_start_ring(struct vu_frontend *f, const struct vu_ring_setup *r) __must_check;
+/* Stop ring @index; its next avail index goes to *@base. */
+int vu_frontend_stop_ring(struct vu_frontend *f, unsigned int index, uint32_t *base) __must_check;
+/* RESET_DEVICE if negotiated (0), else -EOPNOTSUPP. */
+int vu_frontend_reset_device(struct vu_frontend *f) __must_check;
+/* Hand the backend its end of the backend channel (SET_BACKEND_REQ_FD). */
+int vu_frontend_set_backend_req_fd(struct vu_frontend *f, int fd) __must_check;
+
+#endif
