@@ -235,7 +235,9 @@ static void vu_config_read(struct virtio_pci *vp, uint32_t off, void *data, uint
 	 * (qemu-storage-daemon among them) ignore the offset of GET_CONFIG and
 	 * always answer from the start, as QEMU always asks from the start.
 	 */
-	if (vu_frontend_get_config(&d->fe, 0, buf, d->cfg.config_size))
+	if (d->use_local_config)
+		memcpy(data, d->local_config + off, len);
+	else if (vu_frontend_get_config(&d->fe, 0, buf, d->cfg.config_size))
 		memset(data, 0, len);
 	else
 		memcpy(data, buf + off, len);
@@ -245,7 +247,8 @@ static void vu_config_write(struct virtio_pci *vp, uint32_t off, const void *dat
 {
 	struct vhost_user_dev *d = from_vp(vp);
 
-	(void)!vu_frontend_set_config(&d->fe, off, data, len);
+	if (!d->use_local_config)
+		(void)!vu_frontend_set_config(&d->fe, off, data, len);
 }
 
 static void vu_notify(struct virtio_pci *vp, unsigned int q)
@@ -332,8 +335,15 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 		rc = -EINVAL;
 		goto err_fe;
 	}
-	if (cfg->config_size && !vu_frontend_has(&d->fe, VU_PF_CONFIG))
-		log_warn("%s: backend %s has no CONFIG: device config reads as zeros", d->name, cfg->socket);
+	if (cfg->config_size && !vu_frontend_has(&d->fe, VU_PF_CONFIG)) {
+		if (cfg->local_config) {
+			memcpy(d->local_config, cfg->local_config, MIN(cfg->config_size, VU_MAX_CONFIG_SIZE));
+			d->use_local_config = true;
+		} else {
+			log_warn("%s: backend %s has no CONFIG: device config reads as zeros", d->name,
+				 cfg->socket);
+		}
+	}
 	p = (struct virtio_pci_params){
 		.name = d->name,
 		.virtio_id = cfg->virtio_id,

@@ -27,6 +27,8 @@ struct vhost_user_cfg {
 	uint16_t queue_size;
 	uint32_t config_size;
 	uint32_t pci_class;
+	/* Device config served locally when the backend has no CONFIG feature (may be NULL). */
+	const uint8_t *local_config;
 	int connect_ms; /* how long to retry connecting */
 	int reply_ms;   /* timeout of one reply */
 };
@@ -47,6 +49,8 @@ struct vhost_user_dev {
 	int gsi[VIRTIO_MAX_QUEUES + 1];   /* per MSI-X vector */
 	struct msix_msg msg[VIRTIO_MAX_QUEUES + 1];
 	bool masked[VIRTIO_MAX_QUEUES + 1];
+	uint8_t local_config[VU_MAX_CONFIG_SIZE];
+	bool use_local_config;
 };
 
 /* Connect to the backend and build the PCI function (not yet on a bus). */

@@ -26,7 +26,8 @@ void options_usage(FILE *out)
 	      "      --device vhost-user,socket=PATH,virtio-id=N,queues=N[,queue-size=N][,config-size=N]\n"
 	      "                        a virtio-pci device served by a vhost-user backend (repeatable)\n"
 	      "      --blk socket=PATH[,queues=N]   vhost-user virtio-blk (virtio-id 2)\n"
-	      "      --fs socket=PATH[,queues=N]    vhost-user virtio-fs (virtio-id 26)\n"
+	      "      --fs socket=PATH[,queues=N][,tag=TAG]  vhost-user virtio-fs (virtio-id 26);\n"
+	      "                        TAG is used when the backend does not serve the device config\n"
 	      "      --flat            KERNEL is raw 64-bit code loaded at 1 MiB (test guests)\n"
 	      "      --kvm PATH        KVM device (default /dev/kvm)\n"
 	      "  -v, --verbose         more log output (repeat for debug)\n"
@@ -126,6 +127,14 @@ static int parse_device(struct vm_options *o, const char *opt, const char *arg, 
 			return -EINVAL;
 		}
 		*val++ = '\0';
+		if (virtio_id == 26 && !strcmp(tok, "tag")) {
+			if (!*val || strlen(val) > 36 || strchr(val, '\n')) {
+				fprintf(err, "shmvm: %s: tag must be 1 to 36 bytes\n", opt);
+				return -EINVAL;
+			}
+			d->tag = val;
+			continue;
+		}
 		if (!strcmp(tok, "socket")) {
 			if (!*val) {
 				fprintf(err, "shmvm: %s: empty socket path\n", opt);

@@ -22,6 +22,7 @@ struct opt_device {
 	unsigned int queues;
 	unsigned int queue_size;
 	unsigned int config_size;
+	const char *tag; /* virtio-fs: served locally if the backend has no config */
 };
 
 enum serial_mode {

@@ -235,8 +235,19 @@ static int vm_setup_devices(struct vm *vm)
 			.connect_ms = VHOST_CONNECT_MS,
 			.reply_ms = VHOST_REPLY_MS,
 		};
+		uint8_t fs_config[40] = { 0 };
 		unsigned int slot;
-		int rc = vhost_user_dev_create(&vm->devices[i], &cfg, &vm->mem, &hv);
+		int rc;
+
+		if (od->virtio_id == 26) {
+			/* struct virtio_fs_config: tag[36], le32 num_request_queues */
+			uint32_t nreq = od->queues - 1;
+
+			strncpy((char *)fs_config, od->tag ? od->tag : "shmvm", 36);
+			memcpy(fs_config + 36, &nreq, 4);
+			cfg.local_config = fs_config;
+		}
+		rc = vhost_user_dev_create(&vm->devices[i], &cfg, &vm->mem, &hv);
 
 		if (rc)
 			return rc;

@@ -1,0 +1,49 @@
+#!/bin/sh
+# vhost-fs.sh SHMVM GUESTDIR: virtio-fs through shmvm's vhost-user frontend
+# with a backend nobody here wrote: QEMU's C virtiofsd from Debian
+# (/usr/lib/qemu/virtiofsd). The guest mounts the host directory, reads a file
+# the host made and writes files the host then checks. Needs /dev/kvm.
+set -u
+shmvm=$1 guest=$2
+if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
+	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
+	exit 77
+fi
+vfsd=/usr/lib/qemu/virtiofsd
+[ -x $vfsd ] || { echo "FAIL: no $vfsd (qemu-system-common)"; exit 1; }
+tmp=$(mktemp -d)
+vpid=
+trap '[ -n "$vpid" ] && kill "$vpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+mkdir "$tmp/share"
+head -c 300000 /dev/urandom >"$tmp/share/data.bin"
+want=$(md5sum "$tmp/share/data.bin" | cut -d' ' -f1)
+"$vfsd" --socket-path="$tmp/sock" -o source="$tmp/share" -o sandbox=chroot >"$tmp/vfsd.log" 2>&1 &
+vpid=$!
+i=0
+while ! [ -S "$tmp/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+timeout 600 "$shmvm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.img" --memory 256M \
+	--fs "socket=$tmp/sock,tag=shmvm" --serial "file:$tmp/out" \
+	--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=fs" \
+	</dev/null >/dev/null 2>"$tmp/err"
+status=$?
+got=$(sed -n 's/.*SHMVM-FS-READ \([0-9a-f]*\).*/\1/p' "$tmp/out" | head -n 1)
+why=
+if [ $status -ne 0 ]; then
+	why="shmvm exit status $status"
+elif ! grep -q '^SHMVM-GUEST-OK' "$tmp/out"; then
+	why="no SHMVM-GUEST-OK marker"
+elif [ "$got" != "$want" ]; then
+	why="guest read checksum '$got', host has $want"
+elif [ "$(cat "$tmp/share/from-guest.txt" 2>/dev/null)" != "written by the guest" ]; then
+	why="the guest's file did not reach the host"
+elif [ "$(cat "$tmp/share/guest-dir/f" 2>/dev/null)" != "x" ]; then
+	why="the guest's directory did not reach the host"
+fi
+if [ -n "$why" ]; then
+	echo "FAIL virtiofsd: $why"
+	tail -n 30 "$tmp/out" | sed 's/^/  | /'
+	sed 's/^/  ! /' "$tmp/err"
+	tail -n 10 "$tmp/vfsd.log" | sed 's/^/  v /'
+	exit 1
+fi
+echo "ok   virtiofsd"
