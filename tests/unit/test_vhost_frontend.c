@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The vhost-user frontend against a scripted backend on a real unix socket. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vhost/frontend.h"
+#include "vhost/sock.h"
+
+enum behaviour { GOOD, NACK_MEM_TABLE, SILENT_ON_CONFIG, BAD_REPLY_FLAGS, NO_PROTOCOL_FEATURES };
+
+struct fake {
+	char path[108];
+	int lsock;
+	enum behaviour how;
+	pthread_t thread;
+	uint64_t got_protocol_features;
+	uint64_t got_features;
+	uint32_t requests[64];
+	unsigned int nreq;
+	bool saw_need_reply_on_set;
+	size_t mem_fds;
+};
+
+static void reply(int s, uint32_t req, uint32_t flags, const void *p, uint32_t size)
+{
+	ck_assert_int_eq(vu_msg_send(s, req, flags, p, size, NULL, 0), 0);
+}
+
+static void *fake_run(void *arg)
+{
+	struct fake *f = arg;
+	int s = accept(f->lsock, NULL, NULL);
+	struct vu_msg m;
+	uint64_t pf = 0;
+
+	while (s >= 0 && vu_msg_recv(s, &m, 5000) == 1) {
+		uint32_t req = m.hdr.request, ok = VU_VERSION | VU_FLAG_REPLY;
+		uint64_t v;
+
+		if (vu_msg_check(VU_DIR_FRONTEND_REQ, &m.hdr, m.nfds)) {
+			vu_msg_close_fds(&m);
+			break;
+		}
+		if (f->nreq < 64)
+			f->requests[f->nreq++] = req;
+		switch (req) {
+		case VU_GET_FEATURES:
+			v = (1ULL << 32) | (1ULL << 9) |
+			    (f->how == NO_PROTOCOL_FEATURES ? 0 : 1ULL << VU_F_PROTOCOL_FEATURES);
+			reply(s, req, ok, &v, 8);
+			break;
+		case VU_GET_PROTOCOL_FEATURES:
+			v = ~0ULL; /* offers everything, GPA_ADDRESSES included */
+			reply(s, req, ok, &v, 8);
+			break;
+		case VU_SET_PROTOCOL_FEATURES:
+			pf = f->got_protocol_features = m.payload.u64;
+			break;
+		case VU_GET_QUEUE_NUM:
+			v = 4;
+			reply(s, req, ok, &v, 8);
+			break;
+		case VU_GET_CONFIG: {
+			uint8_t buf[12 + VU_MAX_CONFIG_SIZE];
+			struct vu_config_hdr h;
+
+			if (f->how == SILENT_ON_CONFIG)
+				break;
+			memcpy(&h, m.payload.bytes, sizeof(h));
+			memcpy(buf, &h, sizeof(h));
+			for (uint32_t i = 0; i < h.size; i++)
+				buf[12 + i] = (uint8_t)(h.offset + i);
+			reply(s, req, f->how == BAD_REPLY_FLAGS ? (VU_VERSION | VU_FLAG_REPLY | VU_FLAG_NEED_REPLY) : ok,
+			      buf, 12 + h.size);
+			break;
+		}
+		case VU_SET_FEATURES:
+			f->got_features = m.payload.u64;
+			/* fall through */
+		default:
+			if (req == VU_SET_MEM_TABLE)
+				f->mem_fds = m.nfds;
+			if (m.hdr.flags & VU_FLAG_NEED_REPLY) {
+				f->saw_need_reply_on_set = true;
+				v = (req == VU_SET_MEM_TABLE && f->how == NACK_MEM_TABLE) ? 1 : 0;
+				reply(s, req, ok, &v, 8);
+			}
+			break;
+		}
+		vu_msg_close_fds(&m);
+	}
+	(void)pf;
+	if (s >= 0)
+		close(s);
+	return NULL;
+}
+
+static struct fake fk;
+
+static void start_fake(enum behaviour how)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	memset(&fk, 0, sizeof(fk));
+	fk.how = how;
+	snprintf(fk.path, sizeof(fk.path), "/tmp/shmvm-fe-test.%d.sock", getpid());
+	strcpy(a.sun_path, fk.path);
+	unlink(fk.path);
+	fk.lsock = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(fk.lsock, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fk.lsock, 1), 0);
+	pthread_create(&fk.thread, NULL, fake_run, &fk);
+}
+
+static void stop_fake(struct vu_frontend *f)
+{
+	vu_frontend_close(f);
+	pthread_join(fk.thread, NULL);
+	close(fk.lsock);
+	unlink(fk.path);
+}
+
+START_TEST(negotiation)
+{
+	struct vu_frontend f;
+
+	start_fake(GOOD);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	/* Only what shmvm asks for, never GPA_ADDRESSES, whatever the backend offers. */
+	ck_assert_uint_eq(fk.got_protocol_features, VU_FRONTEND_PROTOCOL_FEATURES);
+	ck_assert(!(f.protocol_features & (1ULL << VU_PF_GPA_ADDRESSES)));
+	ck_assert_uint_eq(f.queue_num, 4);
+	ck_assert(vu_frontend_has(&f, VU_PF_REPLY_ACK));
+	ck_assert_int_eq(vu_frontend_set_features(&f, 1ULL << 32), 0);
+	ck_assert_uint_eq(fk.got_features, (1ULL << 32) | (1ULL << VU_F_PROTOCOL_FEATURES));
+	ck_assert(fk.saw_need_reply_on_set);
+	/* GET_CONFIG returns the requested slice. */
+	uint8_t cfg[4];
+	ck_assert_int_eq(vu_frontend_get_config(&f, 8, cfg, 4), 0);
+	ck_assert_uint_eq(cfg[0], 8);
+	ck_assert_uint_eq(cfg[3], 11);
+	ck_assert_int_eq(vu_frontend_get_config(&f, 250, cfg, 8), -EINVAL);
+	/* Memory table: one fd per region. */
+	struct vu_region r[2] = { { 0, 4096, 0x1000, 0 }, { 1ULL << 32, 4096, 0x2000, 4096 } };
+	int fds[2] = { STDIN_FILENO, STDIN_FILENO };
+	ck_assert_int_eq(vu_frontend_set_mem_table(&f, r, fds, 2), 0);
+	ck_assert(!f.broken);
+	stop_fake(&f);
+	ck_assert_uint_eq(fk.mem_fds, 2);
+	ck_assert_uint_eq(fk.requests[0], VU_GET_FEATURES);
+}
+END_TEST
+
+START_TEST(backend_refuses)
+{
+	struct vu_frontend f;
+	struct vu_region r = { 0, 4096, 0x1000, 0 };
+	int fd = STDIN_FILENO;
+
+	start_fake(NACK_MEM_TABLE);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	ck_assert_int_eq(vu_frontend_set_mem_table(&f, &r, &fd, 1), -EIO);
+	stop_fake(&f);
+}
+END_TEST
+
+START_TEST(reply_timeout_marks_broken)
+{
+	struct vu_frontend f;
+	uint8_t cfg[4];
+
+	start_fake(SILENT_ON_CONFIG);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 300), 0);
+	ck_assert_int_eq(vu_frontend_get_config(&f, 0, cfg, 4), -ETIMEDOUT);
+	ck_assert(f.broken);
+	ck_assert_int_eq(vu_frontend_set_features(&f, 0), -EIO); /* stays broken */
+	stop_fake(&f);
+}
+END_TEST
+
+START_TEST(bad_reply_flags_mark_broken)
+{
+	struct vu_frontend f;
+	uint8_t cfg[4];
+
+	start_fake(BAD_REPLY_FLAGS);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	ck_assert_int_ne(vu_frontend_get_config(&f, 0, cfg, 4), 0);
+	ck_assert(f.broken);
+	stop_fake(&f);
+}
+END_TEST
+
+START_TEST(without_protocol_features)
+{
+	struct vu_frontend f;
+	uint8_t cfg[4];
+
+	start_fake(NO_PROTOCOL_FEATURES);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	ck_assert_uint_eq(f.protocol_features, 0);
+	ck_assert_int_eq(vu_frontend_get_config(&f, 0, cfg, 4), -EOPNOTSUPP);
+	ck_assert_int_eq(vu_frontend_reset_device(&f), -EOPNOTSUPP);
+	ck_assert_int_eq(vu_frontend_set_features(&f, 1ULL << 32), 0);
+	stop_fake(&f); /* no REPLY_ACK: wait for the backend to have read it */
+	ck_assert_uint_eq(fk.got_features, 1ULL << 32);
+	ck_assert_uint_eq(fk.requests[1], VU_SET_OWNER);
+}
+END_TEST
+
+START_TEST(no_backend)
+{
+	struct vu_frontend f;
+
+	ck_assert_int_eq(vu_frontend_connect(&f, "/nonexistent/shmvm.sock", 100, 100), -ENOENT);
+}
+END_TEST
+
+static Suite *frontend_suite(void)
+{
+	Suite *s = suite_create("vhost_frontend");
+	TCase *tc = tcase_create("frontend");
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, negotiation);
+	tcase_add_test(tc, backend_refuses);
+	tcase_add_test(tc, reply_timeout_marks_broken);
+	tcase_add_test(tc, bad_reply_flags_mark_broken);
+	tcase_add_test(tc, without_protocol_features);
+	tcase_add_test(tc, no_backend);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(frontend_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
