@@ -12,6 +12,8 @@
 #include "vmm/x86_boot.h"
 #include "tests/unit/boot_images.h"
 
+#include "check_main.h"
+
 static struct guest_mem mem;
 static char last_log[512];
 
@@ -336,13 +338,4 @@ static Suite *boot_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(boot_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(boot_suite)

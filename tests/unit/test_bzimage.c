@@ -13,6 +13,8 @@
 
 #include "tests/unit/boot_images.h"
 
+#include "check_main.h"
+
 /* ---- log capture: rejections must say which file and what ---- */
 
 static char last_log[512];
@@ -408,13 +410,4 @@ static Suite *bzimage_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(bzimage_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(bzimage_suite)

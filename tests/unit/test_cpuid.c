@@ -6,6 +6,8 @@
 
 #include "vmm/cpuid.h"
 
+#include "check_main.h"
+
 /* A cut-down KVM_GET_SUPPORTED_CPUID result of an Intel host with 2 threads per core. */
 static const struct kvm_cpuid_entry2 intel[] = {
     {.function = 0, .eax = 0x1f, .ebx = 0x756e6547, .edx = 0x49656e69, .ecx = 0x6c65746e},
@@ -166,13 +168,4 @@ static Suite *cpuid_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cpuid_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(cpuid_suite)

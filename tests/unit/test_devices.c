@@ -8,6 +8,8 @@
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
 
+#include "check_main.h"
+
 struct irq_log {
 	int raises, lowers;
 	bool level;
@@ -275,13 +277,4 @@ static Suite *devices_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(devices_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(devices_suite)

@@ -7,6 +7,8 @@
 #include "mm/guest_mem.h"
 #include "vmm/e820.h"
 
+#include "check_main.h"
+
 /* A layout-only guest_mem: e820 never touches RAM. */
 static struct guest_mem fake_mem(uint64_t size)
 {
@@ -108,13 +110,4 @@ static Suite *e820_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(e820_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(e820_suite)

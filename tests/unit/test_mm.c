@@ -8,6 +8,8 @@
 #include "mm/guest_mem.h"
 #include "mm/memslot.h"
 
+#include "check_main.h"
+
 /* ---- guest RAM layout and translation ---- */
 
 START_TEST(layout_small)
@@ -265,13 +267,4 @@ static Suite *mm_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(mm_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(mm_suite)

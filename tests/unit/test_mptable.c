@@ -8,6 +8,8 @@
 #include "util/log.h"
 #include "vmm/mptable.h"
 
+#include "check_main.h"
+
 static struct guest_mem mem;
 
 static void mem_setup(void)
@@ -155,13 +157,4 @@ static Suite *mptable_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(mptable_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(mptable_suite)

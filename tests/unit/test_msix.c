@@ -6,6 +6,8 @@
 
 #include "pci/msix.h"
 
+#include "check_main.h"
+
 struct owner {
 	int updates, signals;
 	struct msix_msg msg[8], last_signal;
@@ -200,13 +202,4 @@ static Suite *msix_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(msix_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(msix_suite)

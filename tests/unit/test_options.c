@@ -8,6 +8,8 @@
 
 #include "vmm/options.h"
 
+#include "check_main.h"
+
 static struct vm_options o;
 static char errbuf[512];
 
@@ -164,13 +166,4 @@ static Suite *options_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(options_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(options_suite)

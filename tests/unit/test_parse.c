@@ -5,6 +5,8 @@
 
 #include "util/parse.h"
 
+#include "check_main.h"
+
 START_TEST(size_suffixes)
 {
 	static const struct {
@@ -93,13 +95,4 @@ static Suite *parse_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(parse_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(parse_suite)

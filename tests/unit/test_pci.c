@@ -6,6 +6,8 @@
 
 #include "pci/host.h"
 
+#include "check_main.h"
+
 struct tdev {
 	struct pci_device pci;
 	int hits;
@@ -270,13 +272,4 @@ static Suite *pci_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pci_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(pci_suite)

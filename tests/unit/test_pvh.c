@@ -14,6 +14,8 @@
 
 #include "tests/unit/boot_images.h"
 
+#include "check_main.h"
+
 /* ---- fixtures: guest RAM and log capture ---- */
 
 static struct guest_mem mem;
@@ -272,13 +274,4 @@ static Suite *pvh_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(pvh_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(pvh_suite)

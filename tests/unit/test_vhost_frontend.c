@@ -13,6 +13,8 @@
 #include "vhost/frontend.h"
 #include "vhost/sock.h"
 
+#include "check_main.h"
+
 enum behaviour { GOOD, NACK_MEM_TABLE, SILENT_ON_CONFIG, BAD_REPLY_FLAGS, NO_PROTOCOL_FEATURES };
 
 struct fake {
@@ -239,13 +241,4 @@ static Suite *frontend_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(frontend_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(frontend_suite)

@@ -12,6 +12,8 @@
 #include "vhost/msg.h"
 #include "vhost/sock.h"
 
+#include "check_main.h"
+
 static const enum vu_dir dirs[] = { VU_DIR_FRONTEND_REQ, VU_DIR_FRONTEND_REPLY, VU_DIR_BACKEND_REQ,
 				    VU_DIR_BACKEND_REPLY };
 
@@ -348,13 +350,4 @@ static Suite *vhost_msg_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(vhost_msg_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(vhost_msg_suite)

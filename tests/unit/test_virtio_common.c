@@ -8,6 +8,8 @@
 
 #include "pci/virtio_common.h"
 
+#include "check_main.h"
+
 struct dev {
 	int resets, driver_oks, vec_changes;
 	uint64_t offered_features;
@@ -242,13 +244,4 @@ static Suite *virtio_common_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(virtio_common_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(virtio_common_suite)

@@ -9,6 +9,8 @@
 #include "pci/host.h"
 #include "pci/virtio_pci.h"
 
+#include "check_main.h"
+
 struct owner {
 	int notifies, last_queue, driver_oks, msix_updates, signals;
 	uint8_t config[8];
@@ -237,13 +239,4 @@ static Suite *virtio_pci_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(virtio_pci_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(virtio_pci_suite)

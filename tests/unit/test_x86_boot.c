@@ -8,6 +8,8 @@
 #include "vmm/boot.h"
 #include "vmm/x86_boot.h"
 
+#include "check_main.h"
+
 static struct guest_mem mem;
 
 static void mem_setup(void)
@@ -212,13 +214,4 @@ static Suite *x86_boot_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(x86_boot_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(x86_boot_suite)
