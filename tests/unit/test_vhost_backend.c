@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The backend library driven by shmvm's own frontend over a real unix
+ * socket (one codec, two sides), with guest memory in a memfd and a ring
+ * built from the driver's side.
+ */
+#include <check.h>
+#include <errno.h>
+#include <linux/virtio_ring.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vhost/backend.h"
+#include "vhost/frontend.h"
+#include "vhost/sock.h"
+
+#include "check_main.h"
+
+#define MEM (4u << 20)
+#define QSZ 16
+#define DESC 0x1000
+#define AVAIL 0x2000
+#define USED 0x3000
+#define BUF 0x10000
+
+struct echo_dev {
+	int kicks;
+	int resets;
+	int map_rc; /* what the backend's SHMEM_MAP call returned */
+};
+
+/* Queue 0 handler: upper-case the readable buffer into the writable one. */
+static void echo_kick(struct vu_backend *b, unsigned int q, void *opaque)
+{
+	struct echo_dev *d = opaque;
+	struct vq *vq = vu_backend_vq(b, q);
+	static struct vq_elem e;
+
+	d->kicks++;
+	while (vq && vq_pop(vq, &e) == 1) {
+		uint32_t n = 0;
+
+		if (e.in_num == 1 && e.out_num == 1) {
+			const char *src = e.iov[0].iov_base;
+			char *dst = e.iov[1].iov_base;
+
+			for (; n < e.iov[0].iov_len && n < e.iov[1].iov_len; n++)
+				dst[n] = (char)(src[n] >= 'a' && src[n] <= 'z' ? src[n] - 32 : src[n]);
+		}
+		vq_push(vq, &e, n);
+		vu_backend_notify(b, q);
+	}
+}
+
+static int echo_get_config(void *opaque, uint32_t off, void *buf, uint32_t len)
+{
+	(void)opaque;
+	for (uint32_t i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = (uint8_t)(0xa0 + off + i);
+	return 0;
+}
+
+static void echo_shmem(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
+{
+	(void)opaque;
+	sizes[0] = 1ULL << 30;
+}
+
+static void echo_reset(void *opaque)
+{
+	((struct echo_dev *)opaque)->resets++;
+}
+
+static const struct vu_backend_ops echo_ops = {
+	.features = 1ULL << 0,
+	.num_queues = 2,
+	.config_size = 16,
+	.get_config = echo_get_config,
+	.get_shmem_config = echo_shmem,
+	.queue_kick = echo_kick,
+	.reset = echo_reset,
+};
+
+static struct vu_backend be;
+static struct echo_dev dev;
+static char path[108];
+static pthread_t thread;
+
+static void *backend_thread(void *arg)
+{
+	(void)arg;
+	(void)!vu_backend_run(&be);
+	return NULL;
+}
+
+static void setup(void)
+{
+	memset(&dev, 0, sizeof(dev));
+	snprintf(path, sizeof(path), "/tmp/shmvm-be-test.%d.sock", getpid());
+	ck_assert_int_eq(vu_backend_listen(&be, path, &echo_ops, &dev), 0);
+	pthread_create(&thread, NULL, backend_thread, NULL);
+}
+
+START_TEST(busy_socket_refused)
+{
+	struct vu_backend other;
+
+	ck_assert_int_eq(vu_backend_listen(&other, path, &echo_ops, &dev), -EADDRINUSE);
+}
+END_TEST
+
+START_TEST(full_round_trip)
+{
+	struct vu_frontend f;
+	int memfd = memfd_create("guest", 0);
+	uint8_t *g;
+	struct vu_region r;
+	int kick = eventfd(0, 0), call = eventfd(0, EFD_NONBLOCK);
+	uint8_t cfg[4];
+
+	ck_assert_int_eq(ftruncate(memfd, MEM), 0);
+	g = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ck_assert_ptr_ne(g, MAP_FAILED);
+	ck_assert_int_eq(vu_frontend_connect(&f, path, 2000, 5000), 0);
+	ck_assert(vu_frontend_has(&f, VU_PF_CONFIG));
+	ck_assert_uint_eq(f.queue_num, 2);
+	ck_assert(f.features & (1ULL << 0));
+	ck_assert_int_eq(vu_frontend_get_config(&f, 2, cfg, 4), 0);
+	ck_assert_uint_eq(cfg[0], 0xa2);
+	ck_assert_int_ne(vu_frontend_get_config(&f, 14, cfg, 4), 0); /* past config_size: refused */
+	ck_assert(f.broken); /* a refused GET_CONFIG has no valid reply: connection is gone */
+	vu_frontend_close(&f);
+
+	ck_assert_int_eq(vu_frontend_connect(&f, path, 2000, 5000), 0);
+	ck_assert_int_eq(vu_frontend_set_features(&f, (1ULL << 32) | (1ULL << 0)), 0);
+	r = (struct vu_region){ .guest_phys_addr = 0, .memory_size = MEM,
+				.userspace_addr = (uint64_t)(uintptr_t)g, .mmap_offset = 0 };
+	ck_assert_int_eq(vu_frontend_set_mem_table(&f, &r, &memfd, 1), 0);
+
+	/* Driver side: one chain, "hello" readable, 16 bytes writable. */
+	struct vring_desc *d = (struct vring_desc *)(g + DESC);
+	struct vring_avail *av = (struct vring_avail *)(g + AVAIL);
+	struct vring_used *u = (struct vring_used *)(g + USED);
+	memcpy(g + BUF, "hello", 5);
+	d[0] = (struct vring_desc){ BUF, 5, VRING_DESC_F_NEXT, 1 };
+	d[1] = (struct vring_desc){ BUF + 0x100, 16, VRING_DESC_F_WRITE, 0 };
+	av->ring[0] = 0;
+	av->idx = 1;
+
+	struct vu_ring_setup rs = { .index = 0, .size = QSZ, .base = 0,
+				    .desc = (uintptr_t)(g + DESC), .avail = (uintptr_t)(g + AVAIL),
+				    .used = (uintptr_t)(g + USED), .kick_fd = kick, .call_fd = call };
+	ck_assert_int_eq(vu_frontend_start_ring(&f, &rs), 0);
+	ck_assert_int_eq(eventfd_write(kick, 1), 0);
+	struct pollfd p = { .fd = call, .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_uint_eq(u->idx, 1);
+	ck_assert_uint_eq(u->ring[0].id, 0);
+	ck_assert_uint_eq(u->ring[0].len, 5);
+	ck_assert(!memcmp(g + BUF + 0x100, "HELLO", 5));
+
+	uint32_t base = 0;
+	ck_assert_int_eq(vu_frontend_stop_ring(&f, 0, &base), 0);
+	ck_assert_uint_eq(base, 1);
+	ck_assert_int_eq(vu_frontend_reset_device(&f), 0);
+	vu_frontend_close(&f);
+	munmap(g, MEM);
+	close(memfd);
+	close(kick);
+	close(call);
+}
+END_TEST
+
+/* The backend channel: SHMEM_MAP goes out with its fd and the frontend's answer comes back. */
+struct map_call {
+	int rc;
+};
+
+static void *do_map(void *arg)
+{
+	struct map_call *c = arg;
+	int fd = memfd_create("file", 0);
+
+	c->rc = vu_backend_shmem_map(&be, 0, 0x200000, 0x400000, 0x200000, true, fd);
+	close(fd);
+	return NULL;
+}
+
+START_TEST(backend_channel)
+{
+	struct vu_frontend f;
+	int sp[2];
+	struct vu_msg m;
+	struct map_call c;
+	pthread_t t;
+	uint64_t pf;
+
+	ck_assert_int_eq(vu_frontend_connect(&f, path, 2000, 5000), 0);
+	/* shmvm's frontend does not ask for SHMEM yet: add it by hand. */
+	pf = f.protocol_features | (1ULL << VU_PF_SHMEM);
+	ck_assert_int_eq(vu_msg_send(f.sock, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &pf, 8, NULL, 0), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	ck_assert_int_eq(vu_frontend_set_backend_req_fd(&f, sp[1]), 0);
+	close(sp[1]);
+	/* SET_BACKEND_REQ_FD was acked, so the backend has the channel now. */
+	for (int answer = 0; answer < 2; answer++) {
+		pthread_create(&t, NULL, do_map, &c);
+		ck_assert_int_eq(vu_msg_recv(sp[0], &m, 5000), 1);
+		ck_assert_int_eq(vu_msg_check(VU_DIR_BACKEND_REQ, &m.hdr, m.nfds), 0);
+		ck_assert_uint_eq(m.hdr.request, VU_BACKEND_SHMEM_MAP);
+		ck_assert(m.hdr.flags & VU_FLAG_NEED_REPLY);
+		ck_assert_uint_eq(m.payload.mmap.shm_offset, 0x400000);
+		ck_assert_uint_eq(m.payload.mmap.flags, VU_SHMEM_MAP_F_RW);
+		vu_msg_close_fds(&m);
+		ck_assert_int_eq(vu_msg_reply_u64(sp[0], VU_BACKEND_SHMEM_MAP,
+						  answer ? (uint64_t)-EBUSY : 0), 0);
+		pthread_join(t, NULL);
+		ck_assert_int_eq(c.rc, answer ? -EBUSY : 0);
+	}
+	close(sp[0]);
+	vu_frontend_close(&f);
+}
+END_TEST
+
+START_TEST(shmem_config)
+{
+	int s;
+	struct vu_msg m;
+	struct vu_shmem_config sc;
+	uint64_t pf = (1ULL << VU_PF_SHMEM);
+
+	/* Raw messages: shmvm's frontend does not ask for SHMEM yet. */
+	struct vu_frontend f;
+	ck_assert_int_eq(vu_frontend_connect(&f, path, 2000, 5000), 0);
+	s = f.sock;
+	ck_assert_int_eq(vu_msg_send(s, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &pf, 8, NULL, 0), 0);
+	ck_assert_int_eq(vu_msg_send(s, VU_GET_SHMEM_CONFIG, VU_VERSION, NULL, 0, NULL, 0), 0);
+	ck_assert_int_eq(vu_msg_recv(s, &m, 5000), 1);
+	ck_assert_int_eq(vu_msg_check(VU_DIR_FRONTEND_REPLY, &m.hdr, m.nfds), 0);
+	ck_assert_int_eq(vu_decode_shmem_config(m.payload.bytes, m.hdr.size, &sc), 0);
+	ck_assert_uint_eq(sc.nregions, 1);
+	ck_assert_uint_eq(sc.memory_sizes[0], 1ULL << 30);
+	vu_frontend_close(&f);
+}
+END_TEST
+
+START_TEST(garbage_then_next_frontend)
+{
+	struct vu_frontend f;
+	int s;
+
+	/* A frontend that sends garbage is dropped; the next one is served. */
+	ck_assert_int_eq(vu_frontend_connect(&f, path, 2000, 5000), 0);
+	s = f.sock;
+	ck_assert_int_eq(write(s, "\xff\xff\xff\xff\x07\x00\x00\x00\x00\x00\x00\x00", 12), 12);
+	char c;
+	ck_assert_int_le(read(s, &c, 1), 0); /* the backend hangs up */
+	vu_frontend_close(&f);
+	ck_assert_int_eq(vu_frontend_connect(&f, path, 2000, 5000), 0);
+	ck_assert(!f.broken);
+	vu_frontend_close(&f);
+}
+END_TEST
+
+static Suite *backend_suite(void)
+{
+	Suite *s = suite_create("vhost_backend");
+	TCase *tc = tcase_create("backend");
+
+	/* Fork mode: each test gets a fresh backend thread in its own process. */
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, busy_socket_refused);
+	tcase_add_test(tc, full_round_trip);
+	tcase_add_test(tc, backend_channel);
+	tcase_add_test(tc, shmem_config);
+	tcase_add_test(tc, garbage_then_next_frontend);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(backend_suite)
