@@ -14,8 +14,8 @@ allowed() {
 	vhost) echo "util mm vhost" ;;
 	devices) echo "util mm pci vhost devices" ;;
 	vmm) echo "util mm pci vhost devices vmm" ;;
-	tools/fsd) echo "util mm vhost" ;;
-	tools/bench) echo "util mm vhost" ;;
+	tools/fsd) echo "util mm vhost tools" ;;
+	tools/bench) echo "util mm vhost tools" ;;
 	*) echo "" ;;
 	esac
 }

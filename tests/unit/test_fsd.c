@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* shmvm-fsd's FUSE handler on a real temporary directory, fed raw FUSE requests. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tools/fsd/fuse_server.h"
+
+#include "check_main.h"
+
+static char dir[64];
+static struct fsd *fs;
+static uint8_t outbuf[1 << 21];
+static uint64_t unique;
+
+/* Send opcode @op on @nodeid with @arg (split in odd pieces); returns the reply header. */
+static struct fuse_out_header req(uint32_t op, uint64_t nodeid, const void *arg, size_t len)
+{
+	static uint8_t in[1 << 21];
+	struct fuse_in_header h = { .len = (uint32_t)(sizeof(h) + len), .opcode = op,
+				    .unique = ++unique, .nodeid = nodeid };
+	struct iovec iv[3], ov[2];
+	struct fuse_out_header oh = { 0 };
+	size_t n, total = sizeof(h) + len;
+
+	memcpy(in, &h, sizeof(h));
+	memcpy(in + sizeof(h), arg, len);
+	/* Split the request at odd places, as Linux's scatter lists may. */
+	iv[0] = (struct iovec){ in, 7 < total ? 7 : total };
+	iv[1] = (struct iovec){ in + iv[0].iov_len, total > 30 ? 23 : total - iv[0].iov_len };
+	iv[2] = (struct iovec){ in + iv[0].iov_len + iv[1].iov_len, total - iv[0].iov_len - iv[1].iov_len };
+	ov[0] = (struct iovec){ outbuf, 5 };
+	ov[1] = (struct iovec){ outbuf + 5, sizeof(outbuf) - 5 };
+	memset(outbuf, 0, 4096);
+	n = fsd_handle(fs, iv, 3, ov, 2);
+	if (n >= sizeof(oh)) {
+		memcpy(&oh, outbuf, sizeof(oh));
+		ck_assert_uint_eq(oh.len, n);
+		ck_assert_uint_eq(oh.unique, unique);
+	}
+	return oh;
+}
+
+static void *payload(void)
+{
+	return outbuf + sizeof(struct fuse_out_header);
+}
+
+static void init_fs(void)
+{
+	struct fuse_init_in in = { .major = 7, .minor = 38, .max_readahead = 65536 };
+	struct fuse_out_header oh = req(FUSE_INIT, 0, &in, sizeof(in));
+
+	ck_assert_int_eq(oh.error, 0);
+}
+
+static uint64_t lookup(uint64_t parent, const char *name, int *err)
+{
+	struct fuse_out_header oh = req(FUSE_LOOKUP, parent, name, strlen(name) + 1);
+
+	*err = oh.error;
+	return oh.error ? 0 : ((struct fuse_entry_out *)payload())->nodeid;
+}
+
+static void setup(void)
+{
+	char p[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/shmvm-fsd-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/hello.txt", dir);
+	FILE *f = fopen(p, "w");
+	fputs("hello, guest\n", f);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/sub", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/escape", dir);
+	ck_assert_int_eq(symlink("/etc", p), 0);
+	ck_assert_int_eq(fsd_create(&(struct fsd_opts){ .shared_dir = dir }, &fs), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	fsd_destroy(fs);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(before_init)
+{
+	int err;
+
+	lookup(FUSE_ROOT_ID, "hello.txt", &err);
+	ck_assert_int_eq(err, -EIO);
+}
+END_TEST
+
+START_TEST(lookup_getattr_read)
+{
+	int err;
+	struct stat st;
+	char p[128];
+
+	init_fs();
+	uint64_t n = lookup(FUSE_ROOT_ID, "hello.txt", &err);
+	ck_assert_int_eq(err, 0);
+	snprintf(p, sizeof(p), "%s/hello.txt", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->attr.ino, st.st_ino);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->attr.size, 13);
+	/* A second lookup gives the same node. */
+	ck_assert_uint_eq(lookup(FUSE_ROOT_ID, "hello.txt", &err), n);
+
+	struct fuse_open_in oi = { .flags = O_RDONLY };
+	struct fuse_out_header oh = req(FUSE_OPEN, n, &oi, sizeof(oi));
+	ck_assert_int_eq(oh.error, 0);
+	uint64_t fh = ((struct fuse_open_out *)payload())->fh;
+	struct fuse_read_in ri = { .fh = fh, .offset = 7, .size = 100 };
+	oh = req(FUSE_READ, n, &ri, sizeof(ri));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert_uint_eq(oh.len - sizeof(oh), 6);
+	ck_assert(!memcmp(payload(), "guest\n", 6));
+	struct fuse_release_in rel = { .fh = fh };
+	ck_assert_int_eq(req(FUSE_RELEASE, n, &rel, sizeof(rel)).error, 0);
+	ck_assert_int_eq(req(FUSE_RELEASE, n, &rel, sizeof(rel)).error, -EBADF); /* twice */
+	ck_assert_int_eq(req(FUSE_READ, n, &ri, sizeof(ri)).error, -EBADF);
+	/* FORGET gets no reply; the node then is stale. */
+	struct fuse_forget_in fg = { .nlookup = 2 };
+	ck_assert_uint_eq(req(FUSE_FORGET, n, &fg, sizeof(fg)).len, 0);
+	ck_assert_int_eq(req(FUSE_GETATTR, n, &(struct fuse_getattr_in){ 0 }, sizeof(struct fuse_getattr_in)).error, -ESTALE);
+}
+END_TEST
+
+START_TEST(create_write_rename_unlink)
+{
+	int err;
+	char p[160], buf[64];
+	struct {
+		struct fuse_create_in in;
+		char name[8];
+	} cr = { { .flags = O_RDWR, .mode = S_IFREG | 0644 }, "new.txt" };
+
+	init_fs();
+	struct fuse_out_header oh = req(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr.in) + 8);
+	ck_assert_int_eq(oh.error, 0);
+	uint64_t fh = ((struct fuse_open_out *)((uint8_t *)payload() + sizeof(struct fuse_entry_out)))->fh;
+	struct {
+		struct fuse_write_in in;
+		char data[5];
+	} wr = { { .fh = fh, .offset = 0, .size = 5 }, "abcde" };
+	oh = req(FUSE_WRITE, 0, &wr, sizeof(wr));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert_uint_eq(((struct fuse_write_out *)payload())->size, 5);
+	snprintf(p, sizeof(p), "%s/new.txt", dir);
+	int fd = open(p, O_RDONLY);
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), 5);
+	close(fd);
+	/* Truncate through SETATTR. */
+	uint64_t n = lookup(FUSE_ROOT_ID, "new.txt", &err);
+	struct fuse_setattr_in sa = { .valid = FATTR_SIZE, .size = 2 };
+	ck_assert_int_eq(req(FUSE_SETATTR, n, &sa, sizeof(sa)).error, 0);
+	struct stat st;
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_size, 2);
+	/* Rename into sub/, then unlink. */
+	uint64_t sub = lookup(FUSE_ROOT_ID, "sub", &err);
+	struct {
+		struct fuse_rename_in in;
+		char names[16];
+	} rn = { { .newdir = sub }, "new.txt\0moved" };
+	ck_assert_int_eq(req(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn.in) + 14).error, 0);
+	snprintf(p, sizeof(p), "%s/sub/moved", dir);
+	ck_assert_int_eq(access(p, F_OK), 0);
+	ck_assert_int_eq(req(FUSE_UNLINK, sub, "moved", 6).error, 0);
+	ck_assert_int_ne(access(p, F_OK), 0);
+	/* mkdir and rmdir. */
+	struct {
+		struct fuse_mkdir_in in;
+		char name[4];
+	} mk = { { .mode = 0755 }, "dd" };
+	ck_assert_int_eq(req(FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk.in) + 3).error, 0);
+	snprintf(p, sizeof(p), "%s/dd", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(req(FUSE_RMDIR, FUSE_ROOT_ID, "dd", 3).error, 0);
+}
+END_TEST
+
+START_TEST(readdir_lists)
+{
+	int found = 0;
+
+	init_fs();
+	struct fuse_open_in oi = { .flags = O_RDONLY };
+	struct fuse_out_header oh = req(FUSE_OPENDIR, FUSE_ROOT_ID, &oi, sizeof(oi));
+	ck_assert_int_eq(oh.error, 0);
+	uint64_t fh = ((struct fuse_open_out *)payload())->fh;
+	struct fuse_read_in ri = { .fh = fh, .size = 4096 };
+	oh = req(FUSE_READDIR, FUSE_ROOT_ID, &ri, sizeof(ri));
+	ck_assert_int_eq(oh.error, 0);
+	for (size_t pos = 0; pos < oh.len - sizeof(oh);) {
+		struct fuse_dirent *d = (struct fuse_dirent *)((uint8_t *)payload() + pos);
+
+		if (d->namelen == 9 && !memcmp(d->name, "hello.txt", 9))
+			found++;
+		if (d->namelen == 3 && !memcmp(d->name, "sub", 3))
+			found++;
+		pos += FUSE_DIRENT_SIZE(d);
+	}
+	ck_assert_int_eq(found, 2);
+	/* A directory handle is not a file handle. */
+	ck_assert_int_eq(req(FUSE_READ, FUSE_ROOT_ID, &ri, sizeof(ri)).error, -EBADF);
+}
+END_TEST
+
+START_TEST(escapes_refused)
+{
+	int err;
+
+	init_fs();
+	lookup(FUSE_ROOT_ID, "..", &err);
+	ck_assert_int_ne(err, 0);
+	lookup(FUSE_ROOT_ID, "sub/../..", &err);
+	ck_assert_int_ne(err, 0);
+	lookup(FUSE_ROOT_ID, "", &err);
+	ck_assert_int_ne(err, 0);
+	/* A symlink to /etc can be looked up (it is a file here) but not entered or opened. */
+	uint64_t esc = lookup(FUSE_ROOT_ID, "escape", &err);
+	ck_assert_int_eq(err, 0);
+	lookup(esc, "passwd", &err);
+	ck_assert_int_ne(err, 0);
+	struct fuse_open_in oi = { .flags = O_RDONLY };
+	ck_assert_int_ne(req(FUSE_OPEN, esc, &oi, sizeof(oi)).error, 0);
+	ck_assert_int_ne(req(FUSE_OPENDIR, esc, &oi, sizeof(oi)).error, 0);
+	/* Truncating or chmod'ing it would follow it: refused. */
+	struct fuse_setattr_in sa = { .valid = FATTR_SIZE, .size = 0 };
+	ck_assert_int_ne(req(FUSE_SETATTR, esc, &sa, sizeof(sa)).error, 0);
+	/* Renaming with a slash in the new name is refused. */
+	struct {
+		struct fuse_rename_in in;
+		char names[24];
+	} rn = { { .newdir = FUSE_ROOT_ID }, "hello.txt\0../../x" };
+	ck_assert_int_eq(req(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn.in) + 18).error, -EINVAL);
+	/* A name without its NUL is refused. */
+	ck_assert_int_ne(req(FUSE_LOOKUP, FUSE_ROOT_ID, "hello.txt", 9).error, 0);
+	/* Bogus nodes and handles. */
+	ck_assert_int_eq(req(FUSE_GETATTR, 12345, &(struct fuse_getattr_in){ 0 }, sizeof(struct fuse_getattr_in)).error, -ESTALE);
+	ck_assert_int_eq(req(FUSE_GETATTR, (7ULL << 32) | 1, &(struct fuse_getattr_in){ 0 }, sizeof(struct fuse_getattr_in)).error, -ESTALE);
+	struct fuse_read_in ri = { .fh = 999, .size = 10 };
+	ck_assert_int_eq(req(FUSE_READ, FUSE_ROOT_ID, &ri, sizeof(ri)).error, -EBADF);
+	/* Truncated arguments and unknown opcodes. */
+	ck_assert_int_eq(req(FUSE_READ, FUSE_ROOT_ID, &ri, 4).error, -EINVAL);
+	ck_assert_int_eq(req(9999, FUSE_ROOT_ID, NULL, 0).error, -ENOSYS);
+	/* A link of the escaping symlink stays a symlink inside the tree. */
+	struct {
+		struct fuse_link_in in;
+		char name[8];
+	} ln = { { .oldnodeid = esc }, "esc2" };
+	ck_assert_int_eq(req(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln.in) + 5).error, 0);
+	char p[128], t[64];
+	snprintf(p, sizeof(p), "%s/esc2", dir);
+	ssize_t n = readlink(p, t, sizeof(t));
+	ck_assert_int_eq(n, 4);
+}
+END_TEST
+
+START_TEST(read_only_mode)
+{
+	struct fsd *ro;
+
+	ck_assert_int_eq(fsd_create(&(struct fsd_opts){ .shared_dir = dir, .read_only = true }, &ro), 0);
+	fsd_destroy(fs);
+	fs = ro;
+	init_fs();
+	ck_assert_int_eq(req(FUSE_UNLINK, FUSE_ROOT_ID, "hello.txt", 10).error, -EROFS);
+	int err;
+	uint64_t n = lookup(FUSE_ROOT_ID, "hello.txt", &err);
+	struct fuse_open_in oi = { .flags = O_RDWR };
+	ck_assert_int_eq(req(FUSE_OPEN, n, &oi, sizeof(oi)).error, -EROFS);
+	char p[128];
+	snprintf(p, sizeof(p), "%s/hello.txt", dir);
+	ck_assert_int_eq(access(p, F_OK), 0);
+}
+END_TEST
+
+START_TEST(short_and_lying_requests)
+{
+	uint8_t junk[8] = { 0 };
+	struct iovec iv = { junk, sizeof(junk) }, ov = { outbuf, sizeof(outbuf) };
+
+	ck_assert_uint_eq(fsd_handle(fs, &iv, 1, &ov, 1), 0); /* shorter than a header */
+	init_fs();
+	/* A header whose len claims more than was sent: arguments are cut at what arrived. */
+	struct fuse_in_header h = { .len = 4000, .opcode = FUSE_LOOKUP, .unique = 1, .nodeid = 1 };
+	iv = (struct iovec){ &h, sizeof(h) };
+	ck_assert_uint_ge(fsd_handle(fs, &iv, 1, &ov, 1), sizeof(struct fuse_out_header));
+	ck_assert_int_ne(((struct fuse_out_header *)outbuf)->error, 0);
+	/* No room for a reply: nothing written, no crash. */
+	ov.iov_len = 4;
+	ck_assert_uint_eq(fsd_handle(fs, &iv, 1, &ov, 1), 0);
+}
+END_TEST
+
+static Suite *fsd_suite(void)
+{
+	Suite *s = suite_create("fsd");
+	TCase *tc = tcase_create("fuse");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, before_init);
+	tcase_add_test(tc, lookup_getattr_read);
+	tcase_add_test(tc, create_write_rename_unlink);
+	tcase_add_test(tc, readdir_lists);
+	tcase_add_test(tc, escapes_refused);
+	tcase_add_test(tc, read_only_mode);
+	tcase_add_test(tc, short_and_lying_requests);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(fsd_suite)

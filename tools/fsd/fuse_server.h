@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The file-system half of shmvm-fsd: a FUSE passthrough of one host
+ * directory, independent of vhost-user. Requests come as the device-readable
+ * and device-writable buffers of one virtqueue element. The guest is
+ * hostile: every name is checked, every node and handle is a validated table
+ * entry, every path operation is an *at() call relative to an O_PATH fd of
+ * a directory inside the shared tree, and nothing is ever followed through
+ * a symbolic link.
+ */
+#ifndef SHMVM_FSD_FUSE_SERVER_H
+#define SHMVM_FSD_FUSE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "util/compiler.h"
+
+struct fsd_opts {
+	const char *shared_dir;
+	bool read_only;
+	uint32_t max_inodes;  /* table bound; 0: default */
+	uint32_t max_handles; /* likewise */
+};
+
+struct fsd;
+
+int fsd_create(const struct fsd_opts *o, struct fsd **out) __must_check;
+void fsd_destroy(struct fsd *fs);
+
+/*
+ * Handle one request: @in = device-readable buffers (fuse_in_header and its
+ * arguments, split anywhere), @out = device-writable buffers. Returns the
+ * number of bytes written to @out (0 for requests without a reply).
+ */
+size_t fsd_handle(struct fsd *fs, const struct iovec *in, unsigned int nin, const struct iovec *out,
+		  unsigned int nout);
+
+/* Device reset: forget every node and handle but the root. */
+void fsd_reset(struct fsd *fs);
+
+#endif
