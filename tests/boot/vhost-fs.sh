@@ -1,23 +1,29 @@
 #!/bin/sh
-# vhost-fs.sh SHMVM GUESTDIR: virtio-fs through shmvm's vhost-user frontend
-# with a backend nobody here wrote: QEMU's C virtiofsd from Debian
-# (/usr/lib/qemu/virtiofsd). The guest mounts the host directory, reads a file
-# the host made and writes files the host then checks. Needs /dev/kvm.
+# vhost-fs.sh SHMVM GUESTDIR virtiofsd|FSD-PATH: virtio-fs through shmvm's
+# vhost-user frontend, with QEMU's C virtiofsd from Debian (a backend nobody
+# here wrote) or with shmvm-fsd. The guest mounts the host directory, reads a
+# file the host made and writes files the host then checks. Needs /dev/kvm.
 set -u
-shmvm=$1 guest=$2
+shmvm=$1 guest=$2 backend=$3
 if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
 	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
 	exit 77
 fi
-vfsd=/usr/lib/qemu/virtiofsd
-[ -x $vfsd ] || { echo "FAIL: no $vfsd (qemu-system-common)"; exit 1; }
 tmp=$(mktemp -d)
 vpid=
 trap '[ -n "$vpid" ] && kill "$vpid" 2>/dev/null; rm -rf "$tmp"' EXIT
 mkdir "$tmp/share"
 head -c 300000 /dev/urandom >"$tmp/share/data.bin"
 want=$(md5sum "$tmp/share/data.bin" | cut -d' ' -f1)
-"$vfsd" --socket-path="$tmp/sock" -o source="$tmp/share" -o sandbox=chroot >"$tmp/vfsd.log" 2>&1 &
+if [ "$backend" = virtiofsd ]; then
+	vfsd=/usr/lib/qemu/virtiofsd
+	[ -x $vfsd ] || { echo "FAIL: no $vfsd (qemu-system-common)"; exit 1; }
+	"$vfsd" --socket-path="$tmp/sock" -o source="$tmp/share" -o sandbox=chroot >"$tmp/vfsd.log" 2>&1 &
+	name=virtiofsd
+else
+	"$backend" --socket "$tmp/sock" --shared-dir "$tmp/share" --tag shmvm >"$tmp/vfsd.log" 2>&1 &
+	name=shmvm-fsd
+fi
 vpid=$!
 i=0
 while ! [ -S "$tmp/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -40,10 +46,10 @@ elif [ "$(cat "$tmp/share/guest-dir/f" 2>/dev/null)" != "x" ]; then
 	why="the guest's directory did not reach the host"
 fi
 if [ -n "$why" ]; then
-	echo "FAIL virtiofsd: $why"
+	echo "FAIL $name: $why"
 	tail -n 30 "$tmp/out" | sed 's/^/  | /'
 	sed 's/^/  ! /' "$tmp/err"
 	tail -n 10 "$tmp/vfsd.log" | sed 's/^/  v /'
 	exit 1
 fi
-echo "ok   virtiofsd"
+echo "ok   $name"

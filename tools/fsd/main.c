@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * shmvm-fsd: a vhost-user virtio-fs backend serving one host directory.
+ * Queue 0 is hiprio (FORGETs), queues 1.. carry requests.
+ */
+#include <cap-ng.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tools/fsd/fuse_server.h"
+#include "util/log.h"
+#include "util/parse.h"
+#include "vhost/backend.h"
+
+#define VIRTIO_FS_TAG_LEN 36
+
+struct fsd_main {
+	struct fsd *fs;
+	uint8_t config[40]; /* struct virtio_fs_config: tag[36], le32 num_request_queues */
+	uint64_t dax_window;
+};
+
+static struct vq_elem elem;
+
+static void fsd_kick(struct vu_backend *b, unsigned int q, void *opaque)
+{
+	struct fsd_main *m = opaque;
+	struct vq *vq = vu_backend_vq(b, q);
+	int rc;
+
+	while (vq && (rc = vq_pop(vq, &elem)) == 1) {
+		size_t n = fsd_handle(m->fs, elem.iov, elem.in_num, elem.iov + elem.in_num, elem.out_num);
+
+		vq_push(vq, &elem, (uint32_t)n);
+		vu_backend_notify(b, q);
+	}
+}
+
+static int fsd_get_config(void *opaque, uint32_t off, void *buf, uint32_t len)
+{
+	struct fsd_main *m = opaque;
+
+	memcpy(buf, m->config + off, len);
+	return 0;
+}
+
+static void fsd_shmem(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
+{
+	struct fsd_main *m = opaque;
+
+	sizes[0] = m->dax_window; /* shmid 0: the DAX window (VIRTIO_FS_SHMCAP_ID_CACHE) */
+}
+
+static void fsd_reset_dev(void *opaque)
+{
+	fsd_reset(((struct fsd_main *)opaque)->fs);
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: shmvm-fsd --socket PATH --shared-dir DIR [options]\n"
+	      "A vhost-user virtio-fs backend: a FUSE passthrough of DIR.\n"
+	      "\n"
+	      "  -s, --socket PATH       unix socket to listen on\n"
+	      "  -d, --shared-dir DIR    the directory the guest sees\n"
+	      "  -t, --tag TAG           the mount tag (default: shmvm), at most 36 bytes\n"
+	      "  -q, --queues N          request queues, 1..16 (default 1)\n"
+	      "  -w, --dax-window SIZE   size of the DAX window to ask for (2 MiB multiple; default none)\n"
+	      "  -r, --read-only         refuse every change\n"
+	      "  -v, --verbose           more log output\n"
+	      "  -h, --help              this help\n",
+	      f);
+}
+
+/* Keep only what a passthrough server needs: to act on any file as root would. */
+static int drop_capabilities(void)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_CHOWN, CAP_DAC_OVERRIDE,
+			  CAP_FOWNER, CAP_FSETID, CAP_MKNOD, CAP_SETGID, CAP_SETUID, CAP_DAC_READ_SEARCH,
+			  -1))
+		return -EINVAL;
+	return capng_apply(CAPNG_SELECT_BOTH) ? -EPERM : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "shared-dir", required_argument, NULL, 'd' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "queues", required_argument, NULL, 'q' },
+		{ "dax-window", required_argument, NULL, 'w' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL, *dir = NULL, *tag = "shmvm";
+	struct fsd_opts fo = { 0 };
+	struct fsd_main m = { 0 };
+	struct vu_backend_ops ops = {
+		.config_size = sizeof(m.config),
+		.get_config = fsd_get_config,
+		.queue_kick = fsd_kick,
+		.reset = fsd_reset_dev,
+	};
+	struct vu_backend b;
+	uint64_t v, nreq = 1;
+	struct stat st;
+	int c, rc;
+
+	log_set_prefix("shmvm-fsd");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:d:t:q:w:rvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 't':
+			tag = optarg;
+			if (!*tag || strlen(tag) > VIRTIO_FS_TAG_LEN || strchr(tag, '\n')) {
+				fprintf(stderr, "shmvm-fsd: --tag: '%s' must be 1 to 36 bytes, no newline\n", tag);
+				return 1;
+			}
+			break;
+		case 'q':
+			if (parse_u64(optarg, 1, 16, &nreq)) {
+				fprintf(stderr, "shmvm-fsd: --queues: '%s' is not a number from 1 to 16\n", optarg);
+				return 1;
+			}
+			break;
+		case 'w':
+			if (parse_size(optarg, &v) || !v || v % (2 << 20)) {
+				fprintf(stderr, "shmvm-fsd: --dax-window: '%s' is not a non-zero multiple of 2M\n",
+					optarg);
+				return 1;
+			}
+			m.dax_window = v;
+			break;
+		case 'r':
+			fo.read_only = true;
+			break;
+		case 'v':
+			log_set_level(log_get_level() == LOG_WARN ? LOG_INFO : LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "shmvm-fsd: option '%s' needs a value\n", argv[optind - 1]);
+			return 1;
+		default:
+			fprintf(stderr, "shmvm-fsd: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return 1;
+		}
+	}
+	if (optind < argc || !sock || !dir) {
+		fprintf(stderr, "shmvm-fsd: %s (see --help)\n",
+			optind < argc ? "unexpected argument" : "--socket and --shared-dir are required");
+		return 1;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "shmvm-fsd: --shared-dir %s: %s\n", dir,
+			errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+		return 1;
+	}
+	fo.shared_dir = dir;
+	rc = fsd_create(&fo, &m.fs);
+	if (rc) {
+		fprintf(stderr, "shmvm-fsd: %s: %s\n", dir, strerror(-rc));
+		return 1;
+	}
+	strncpy((char *)m.config, tag, VIRTIO_FS_TAG_LEN);
+	m.config[36] = (uint8_t)nreq; /* little-endian u32 */
+	ops.num_queues = (uint16_t)(1 + nreq);
+	if (m.dax_window)
+		ops.get_shmem_config = fsd_shmem;
+	signal(SIGPIPE, SIG_IGN);
+	rc = vu_backend_listen(&b, sock, &ops, &m);
+	if (rc) {
+		fprintf(stderr, "shmvm-fsd: --socket %s: %s\n", sock,
+			rc == -EADDRINUSE ? "another server is listening there" : strerror(-rc));
+		fsd_destroy(m.fs);
+		return 1;
+	}
+	if (drop_capabilities())
+		log_warn("cannot drop capabilities; running with those it has");
+	log_info("serving %s on %s (tag %s, %llu request queues)", dir, sock, tag,
+		 (unsigned long long)nreq);
+	rc = vu_backend_run(&b);
+	vu_backend_close(&b);
+	fsd_destroy(m.fs);
+	if (rc)
+		fprintf(stderr, "shmvm-fsd: %s\n", strerror(-rc));
+	return rc ? 1 : 0;
+}
