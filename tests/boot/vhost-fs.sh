@@ -12,9 +12,8 @@ fi
 tmp=$(mktemp -d)
 vpid=
 trap '[ -n "$vpid" ] && kill "$vpid" 2>/dev/null; rm -rf "$tmp"' EXIT
-mkdir "$tmp/share"
-head -c 300000 /dev/urandom >"$tmp/share/data.bin"
-want=$(md5sum "$tmp/share/data.bin" | cut -d' ' -f1)
+. "$(dirname "$0")/fs-checks.sh"
+fs_prepare "$tmp/share"
 if [ "$backend" = virtiofsd ]; then
 	vfsd=/usr/lib/qemu/virtiofsd
 	[ -x $vfsd ] || { echo "FAIL: no $vfsd (qemu-system-common)"; exit 1; }
@@ -27,23 +26,18 @@ fi
 vpid=$!
 i=0
 while ! [ -S "$tmp/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fs_edit_when_asked "$tmp/out" "$tmp/share"
 timeout 600 "$shmvm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.img" --memory 256M \
 	--fs "socket=$tmp/sock,tag=shmvm" --serial "file:$tmp/out" \
-	--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=fs" \
+	--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=fsops" \
 	</dev/null >/dev/null 2>"$tmp/err"
 status=$?
-got=$(sed -n 's/.*SHMVM-FS-READ \([0-9a-f]*\).*/\1/p' "$tmp/out" | head -n 1)
-why=
+fs_verify "$tmp/out" "$tmp/share"
+why=$fs_why
 if [ $status -ne 0 ]; then
 	why="shmvm exit status $status"
-elif ! grep -q '^SHMVM-GUEST-OK' "$tmp/out"; then
+elif [ -z "$why" ] && ! grep -q '^SHMVM-GUEST-OK' "$tmp/out"; then
 	why="no SHMVM-GUEST-OK marker"
-elif [ "$got" != "$want" ]; then
-	why="guest read checksum '$got', host has $want"
-elif [ "$(cat "$tmp/share/from-guest.txt" 2>/dev/null)" != "written by the guest" ]; then
-	why="the guest's file did not reach the host"
-elif [ "$(cat "$tmp/share/guest-dir/f" 2>/dev/null)" != "x" ]; then
-	why="the guest's directory did not reach the host"
 fi
 if [ -n "$why" ]; then
 	echo "FAIL $name: $why"

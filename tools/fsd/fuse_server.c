@@ -346,7 +346,7 @@ static int op_init(struct fsd *fs, struct req *r)
 	o.minor = MIN(in.minor, (uint32_t)FUSE_KERNEL_MINOR_VERSION);
 	o.max_readahead = in.max_readahead;
 	o.flags = in.flags & (FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS |
-			      FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT);
+			      FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_AUTO_INVAL_DATA);
 	o.max_background = 64;
 	o.congestion_threshold = 48;
 	o.max_write = FSD_MAX_WRITE;
