@@ -309,6 +309,42 @@ START_TEST(short_and_lying_requests)
 }
 END_TEST
 
+START_TEST(readdirplus_looks_up)
+{
+	int found = 0, err;
+
+	init_fs();
+	struct fuse_open_in oi = { .flags = O_RDONLY };
+	struct fuse_out_header oh = req(FUSE_OPENDIR, FUSE_ROOT_ID, &oi, sizeof(oi));
+	uint64_t fh = ((struct fuse_open_out *)payload())->fh;
+	struct fuse_read_in ri = { .fh = fh, .size = 8192 };
+	oh = req(FUSE_READDIRPLUS, FUSE_ROOT_ID, &ri, sizeof(ri));
+	ck_assert_int_eq(oh.error, 0);
+	uint64_t hello = 0;
+	for (size_t pos = 0; pos < oh.len - sizeof(oh);) {
+		struct fuse_direntplus *d = (struct fuse_direntplus *)((uint8_t *)payload() + pos);
+
+		if (d->dirent.namelen == 9 && !memcmp(d->dirent.name, "hello.txt", 9)) {
+			hello = d->entry_out.nodeid;
+			ck_assert_uint_eq(d->entry_out.attr.size, 13);
+			found++;
+		}
+		if (d->dirent.namelen <= 2 && d->dirent.name[0] == '.')
+			ck_assert_uint_eq(d->entry_out.nodeid, 0); /* no node for . and .. */
+		pos += FUSE_DIRENTPLUS_SIZE(d);
+	}
+	ck_assert_int_eq(found, 1);
+	/* The entry was a lookup: the same node as an explicit LOOKUP. */
+	ck_assert_uint_eq(lookup(FUSE_ROOT_ID, "hello.txt", &err), hello);
+	/* A tiny buffer returns what fits (nothing), not an error. */
+	ri.size = 8;
+	ri.offset = 0;
+	oh = req(FUSE_READDIRPLUS, FUSE_ROOT_ID, &ri, sizeof(ri));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert_uint_eq(oh.len, sizeof(oh));
+}
+END_TEST
+
 static Suite *fsd_suite(void)
 {
 	Suite *s = suite_create("fsd");
@@ -319,6 +355,7 @@ static Suite *fsd_suite(void)
 	tcase_add_test(tc, lookup_getattr_read);
 	tcase_add_test(tc, create_write_rename_unlink);
 	tcase_add_test(tc, readdir_lists);
+	tcase_add_test(tc, readdirplus_looks_up);
 	tcase_add_test(tc, escapes_refused);
 	tcase_add_test(tc, read_only_mode);
 	tcase_add_test(tc, short_and_lying_requests);

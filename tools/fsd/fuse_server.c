@@ -346,7 +346,8 @@ static int op_init(struct fsd *fs, struct req *r)
 	o.minor = MIN(in.minor, (uint32_t)FUSE_KERNEL_MINOR_VERSION);
 	o.max_readahead = in.max_readahead;
 	o.flags = in.flags & (FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS |
-			      FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_AUTO_INVAL_DATA);
+			      FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_AUTO_INVAL_DATA |
+			      FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO);
 	o.max_background = 64;
 	o.congestion_threshold = 48;
 	o.max_write = FSD_MAX_WRITE;
@@ -633,7 +634,12 @@ static int op_write(struct fsd *fs, struct req *r)
 	return put(r, &o, sizeof(o));
 }
 
-static int op_readdir(struct fsd *fs, struct req *r)
+/*
+ * READDIR and READDIRPLUS: entries from getdents64 at the handle's offset
+ * until the reply is full. PLUS also looks each entry up (but "." and "..",
+ * which get no node), as if the guest had sent LOOKUP for it.
+ */
+static int op_readdir(struct fsd *fs, struct inode *node, struct req *r, bool plus)
 {
 	struct fuse_read_in in = ARG(r, struct fuse_read_in);
 	struct handle *h = handle_get(fs, in.fh, true);
@@ -660,15 +666,21 @@ static int op_readdir(struct fsd *fs, struct req *r)
 				char d_name[];
 			} *d = (void *)(buf + pos);
 			size_t namelen = strlen(d->d_name);
-			size_t rec = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + namelen);
-			struct fuse_dirent fd = { .ino = d->d_ino, .off = (uint64_t)d->d_off,
+			size_t head = plus ? sizeof(struct fuse_entry_out) : 0;
+			size_t rec = FUSE_DIRENT_ALIGN(head + FUSE_NAME_OFFSET + namelen);
+			struct fuse_dirent de = { .ino = d->d_ino, .off = (uint64_t)d->d_off,
 						  .namelen = (uint32_t)namelen, .type = d->d_type };
+			struct fuse_entry_out e = { 0 };
+			bool dots = !strcmp(d->d_name, ".") || !strcmp(d->d_name, "..");
 
 			if (rec > cap - r->out_len)
-				return 0; /* full: the next READDIR resumes at fd.off */
+				return 0; /* full: the next request resumes at de.off */
+			if (plus && !dots && do_lookup(fs, node, d->d_name, &e))
+				memset(&e, 0, sizeof(e)); /* vanished meanwhile: a plain entry */
 			memset(r->out + r->out_len, 0, rec);
-			memcpy(r->out + r->out_len, &fd, FUSE_NAME_OFFSET);
-			memcpy(r->out + r->out_len + FUSE_NAME_OFFSET, d->d_name, namelen);
+			memcpy(r->out + r->out_len, &e, head);
+			memcpy(r->out + r->out_len + head, &de, FUSE_NAME_OFFSET);
+			memcpy(r->out + r->out_len + head + FUSE_NAME_OFFSET, d->d_name, namelen);
 			r->out_len += rec;
 			pos += d->d_reclen;
 			if (lseek(h->fd, d->d_off, SEEK_SET) < 0)
@@ -797,8 +809,6 @@ static int dispatch(struct fsd *fs, struct req *r)
 		return op_read(fs, r);
 	case FUSE_WRITE:
 		return op_write(fs, r);
-	case FUSE_READDIR:
-		return op_readdir(fs, r);
 	case FUSE_RELEASE:
 		return op_release(fs, r, false);
 	case FUSE_RELEASEDIR:
@@ -851,6 +861,10 @@ static int dispatch(struct fsd *fs, struct req *r)
 		return op_rename(fs, node, r, false);
 	case FUSE_RENAME2:
 		return op_rename(fs, node, r, true);
+	case FUSE_READDIR:
+		return op_readdir(fs, node, r, false);
+	case FUSE_READDIRPLUS:
+		return op_readdir(fs, node, r, true);
 	case FUSE_READLINK:
 		return op_readlink(node, r);
 	case FUSE_STATFS:
