@@ -63,7 +63,7 @@ struct vu_backend {
 	int req_timeout_ms;
 };
 
-/* Listen on @path: -EADDRINUSE if a live server answers there; a stale socket file is replaced. */
+/* Listen on @path (@ops must outlive @b): -EADDRINUSE if a live server answers there; a stale socket file is replaced. */
 int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_backend_ops *ops,
 		      void *opaque) __must_check;
 void vu_backend_close(struct vu_backend *b);

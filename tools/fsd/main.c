@@ -13,54 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tools/fsd/device.h"
 #include "tools/fsd/fuse_server.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "vhost/backend.h"
-
-#define VIRTIO_FS_TAG_LEN 36
-
-struct fsd_main {
-	struct fsd *fs;
-	uint8_t config[40]; /* struct virtio_fs_config: tag[36], le32 num_request_queues */
-	uint64_t dax_window;
-};
-
-static struct vq_elem elem;
-
-static void fsd_kick(struct vu_backend *b, unsigned int q, void *opaque)
-{
-	struct fsd_main *m = opaque;
-	struct vq *vq = vu_backend_vq(b, q);
-	int rc;
-
-	while (vq && (rc = vq_pop(vq, &elem)) == 1) {
-		size_t n = fsd_handle(m->fs, elem.iov, elem.in_num, elem.iov + elem.in_num, elem.out_num);
-
-		vq_push(vq, &elem, (uint32_t)n);
-		vu_backend_notify(b, q);
-	}
-}
-
-static int fsd_get_config(void *opaque, uint32_t off, void *buf, uint32_t len)
-{
-	struct fsd_main *m = opaque;
-
-	memcpy(buf, m->config + off, len);
-	return 0;
-}
-
-static void fsd_shmem(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
-{
-	struct fsd_main *m = opaque;
-
-	sizes[0] = m->dax_window; /* shmid 0: the DAX window (VIRTIO_FS_SHMCAP_ID_CACHE) */
-}
-
-static void fsd_reset_dev(void *opaque)
-{
-	fsd_reset(((struct fsd_main *)opaque)->fs);
-}
 
 static void usage(FILE *f)
 {
@@ -104,15 +61,11 @@ int main(int argc, char **argv)
 	};
 	const char *sock = NULL, *dir = NULL, *tag = "shmvm";
 	struct fsd_opts fo = { 0 };
-	struct fsd_main m = { 0 };
-	struct vu_backend_ops ops = {
-		.config_size = sizeof(m.config),
-		.get_config = fsd_get_config,
-		.queue_kick = fsd_kick,
-		.reset = fsd_reset_dev,
-	};
+	static struct fsd_device dev;
+	struct vu_backend_ops ops;
 	struct vu_backend b;
-	uint64_t v, nreq = 1;
+	struct fsd *fs;
+	uint64_t v, nreq = 1, dax_window = 0;
 	struct stat st;
 	int c, rc;
 
@@ -145,7 +98,7 @@ int main(int argc, char **argv)
 					optarg);
 				return 1;
 			}
-			m.dax_window = v;
+			dax_window = v;
 			break;
 		case 'r':
 			fo.read_only = true;
@@ -175,22 +128,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fo.shared_dir = dir;
-	rc = fsd_create(&fo, &m.fs);
+	rc = fsd_create(&fo, &fs);
 	if (rc) {
 		fprintf(stderr, "shmvm-fsd: %s: %s\n", dir, strerror(-rc));
 		return 1;
 	}
-	strncpy((char *)m.config, tag, VIRTIO_FS_TAG_LEN);
-	m.config[36] = (uint8_t)nreq; /* little-endian u32 */
-	ops.num_queues = (uint16_t)(1 + nreq);
-	if (m.dax_window)
-		ops.get_shmem_config = fsd_shmem;
+	fsd_device_init(&dev, fs, tag, (unsigned int)nreq, dax_window, &ops);
 	signal(SIGPIPE, SIG_IGN);
-	rc = vu_backend_listen(&b, sock, &ops, &m);
+	rc = vu_backend_listen(&b, sock, &ops, &dev);
 	if (rc) {
 		fprintf(stderr, "shmvm-fsd: --socket %s: %s\n", sock,
 			rc == -EADDRINUSE ? "another server is listening there" : strerror(-rc));
-		fsd_destroy(m.fs);
+		fsd_destroy(fs);
 		return 1;
 	}
 	if (drop_capabilities())
@@ -199,7 +148,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)nreq);
 	rc = vu_backend_run(&b);
 	vu_backend_close(&b);
-	fsd_destroy(m.fs);
+	fsd_destroy(fs);
 	if (rc)
 		fprintf(stderr, "shmvm-fsd: %s\n", strerror(-rc));
 	return rc ? 1 : 0;
