@@ -390,9 +390,14 @@ static int on_message(struct vu_backend *b)
 		log_ratelimited(&be_rl, LOG_WARN, "vhost-user: %s refused: %s",
 				vu_msg_name(VU_DIR_FRONTEND_REQ, m.hdr.request), strerror(-rc));
 	vu_msg_close_fds(&m); /* any fd the handler did not take */
-	if (!replied && has_pf(b, VU_PF_REPLY_ACK) && (m.hdr.flags & VU_FLAG_NEED_REPLY) &&
-	    reply_u64(b, m.hdr.request, rc < 0 ? (uint64_t)(int64_t)rc : 0))
+	if (!replied && vu_msg_rule(VU_DIR_FRONTEND_REQ, m.hdr.request)->has_reply) {
+		/* A refused request that must be answered gets an empty reply, not silence. */
+		if (reply(b, m.hdr.request, NULL, 0))
+			disconnect(b);
+	} else if (!replied && has_pf(b, VU_PF_REPLY_ACK) && (m.hdr.flags & VU_FLAG_NEED_REPLY) &&
+		   reply_u64(b, m.hdr.request, rc < 0 ? (uint64_t)(int64_t)rc : 0)) {
 		disconnect(b);
+	}
 	return 0;
 }
 
