@@ -264,6 +264,8 @@ int vu_frontend_start_ring(struct vu_frontend *f, const struct vu_ring_setup *r)
 	if (!rc)
 		rc = send_ring_fd(f, VU_SET_VRING_CALL, r->index, r->call_fd);
 	if (!rc)
+		rc = send_ring_fd(f, VU_SET_VRING_ERR, r->index, -1); /* errors: not reported */
+	if (!rc)
 		rc = send_ring_fd(f, VU_SET_VRING_KICK, r->index, r->kick_fd);
 	if (!rc && (f->features & (1ULL << VU_F_PROTOCOL_FEATURES)))
 		rc = request(f, VU_SET_VRING_ENABLE, &enable, sizeof(enable), NULL, 0, NULL);

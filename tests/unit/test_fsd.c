@@ -30,7 +30,8 @@ static struct fuse_out_header req(uint32_t op, uint64_t nodeid, const void *arg,
 	size_t n, total = sizeof(h) + len;
 
 	memcpy(in, &h, sizeof(h));
-	memcpy(in + sizeof(h), arg, len);
+	if (len)
+		memcpy(in + sizeof(h), arg, len);
 	/* Split the request at odd places, as Linux's scatter lists may. */
 	iv[0] = (struct iovec){ in, 7 < total ? 7 : total };
 	iv[1] = (struct iovec){ in + iv[0].iov_len, total > 30 ? 23 : total - iv[0].iov_len };

@@ -116,7 +116,8 @@ static struct fuse_out_header fuse(uint32_t op, uint64_t nodeid, const void *arg
 	eventfd_t v;
 
 	memcpy(g + REQ, &h, sizeof(h));
-	memcpy(g + REQ + sizeof(h), arg, len);
+	if (len)
+		memcpy(g + REQ + sizeof(h), arg, len);
 	memset(g + RSP, 0, 4096);
 	/* Header and arguments in separate descriptors, as Linux does. */
 	d[0] = (struct vring_desc){ REQ, sizeof(h), VRING_DESC_F_NEXT, 1 };
