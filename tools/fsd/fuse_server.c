@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tools/fsd/fuse_server.h"
+#include "tools/fsd/nodes.h"
 #include "util/log.h"
 
 #define FSD_MAX_WRITE (1u << 20)
@@ -20,125 +21,15 @@
 #define FSD_DEFAULT_HANDLES 4096
 #define FSD_NAME_MAX 255
 
-struct inode {
-	int fd; /* O_PATH | O_NOFOLLOW, -1 when the slot is free */
-	dev_t dev;
-	ino_t ino;
-	uint64_t nlookup;
-	uint32_t gen;
-};
-
-struct handle {
-	int fd; /* -1 when free */
-	uint32_t gen;
-	bool dir;
-};
-
 struct fsd {
 	bool read_only;
 	bool initialised;
-	struct inode *inodes;
-	uint32_t max_inodes;
-	struct handle *handles;
-	uint32_t max_handles;
+	struct fsd_nodes nodes;
 	uint8_t *req;   /* the request, copied out of guest memory */
 	uint8_t *reply; /* the reply, built here then scattered */
 };
 
 static struct log_ratelimit fsd_rl = LOG_RATELIMIT_INIT;
-
-/* ---- nodes and handles: ids are (generation << 32 | index + 1); root is 1 ---- */
-
-static struct inode *inode_get(struct fsd *fs, uint64_t nodeid)
-{
-	uint32_t idx = (uint32_t)nodeid - 1, gen = (uint32_t)(nodeid >> 32);
-
-	if ((uint32_t)nodeid == 0 || idx >= fs->max_inodes)
-		return NULL;
-	if (fs->inodes[idx].fd < 0 || fs->inodes[idx].gen != gen)
-		return NULL;
-	return &fs->inodes[idx];
-}
-
-static uint64_t inode_id(struct fsd *fs, const struct inode *in)
-{
-	return (uint64_t)in->gen << 32 | (uint64_t)(in - fs->inodes + 1);
-}
-
-/* The node for @fd (an O_PATH fd we own); a known (dev, ino) keeps its id and @fd is closed. */
-static int inode_add(struct fsd *fs, int fd, const struct stat *st, struct inode **out)
-{
-	struct inode *free_slot = NULL;
-
-	for (uint32_t i = 0; i < fs->max_inodes; i++) {
-		struct inode *in = &fs->inodes[i];
-
-		if (in->fd < 0) {
-			if (!free_slot && i != 0)
-				free_slot = in;
-			continue;
-		}
-		if (in->dev == st->st_dev && in->ino == st->st_ino) {
-			close(fd);
-			in->nlookup++;
-			*out = in;
-			return 0;
-		}
-	}
-	if (!free_slot) {
-		close(fd);
-		return -ENFILE;
-	}
-	free_slot->fd = fd;
-	free_slot->dev = st->st_dev;
-	free_slot->ino = st->st_ino;
-	free_slot->nlookup = 1;
-	free_slot->gen++;
-	*out = free_slot;
-	return 0;
-}
-
-static void inode_forget(struct fsd *fs, uint64_t nodeid, uint64_t n)
-{
-	struct inode *in = inode_get(fs, nodeid);
-
-	if (!in || in == &fs->inodes[0])
-		return;
-	in->nlookup = n >= in->nlookup ? 0 : in->nlookup - n;
-	if (!in->nlookup) {
-		close(in->fd);
-		in->fd = -1;
-	}
-}
-
-static int handle_add(struct fsd *fs, int fd, bool dir, uint64_t *fh)
-{
-	for (uint32_t i = 0; i < fs->max_handles; i++) {
-		struct handle *h = &fs->handles[i];
-
-		if (h->fd >= 0)
-			continue;
-		h->fd = fd;
-		h->dir = dir;
-		h->gen++;
-		*fh = (uint64_t)h->gen << 32 | (i + 1);
-		return 0;
-	}
-	close(fd);
-	return -ENFILE;
-}
-
-static struct handle *handle_get(struct fsd *fs, uint64_t fh, bool dir)
-{
-	uint32_t idx = (uint32_t)fh - 1;
-
-	if ((uint32_t)fh == 0 || idx >= fs->max_handles)
-		return NULL;
-	if (fs->handles[idx].fd < 0 || fs->handles[idx].gen != (uint32_t)(fh >> 32) ||
-	    fs->handles[idx].dir != dir)
-		return NULL;
-	return &fs->handles[idx];
-}
 
 /* ---- setup ---- */
 
@@ -151,20 +42,12 @@ int fsd_create(const struct fsd_opts *o, struct fsd **out)
 	if (!fs)
 		return -ENOMEM;
 	fs->read_only = o->read_only;
-	fs->max_inodes = o->max_inodes ? o->max_inodes : FSD_DEFAULT_INODES;
-	fs->max_handles = o->max_handles ? o->max_handles : FSD_DEFAULT_HANDLES;
-	fs->inodes = calloc(fs->max_inodes, sizeof(*fs->inodes));
-	fs->handles = calloc(fs->max_handles, sizeof(*fs->handles));
 	fs->req = malloc(FSD_MAX_REQUEST);
 	fs->reply = malloc(FSD_MAX_WRITE + 4096);
-	if (!fs->inodes || !fs->handles || !fs->req || !fs->reply) {
+	if (!fs->req || !fs->reply) {
 		rc = -ENOMEM;
 		goto err;
 	}
-	for (uint32_t i = 0; i < fs->max_inodes; i++)
-		fs->inodes[i].fd = -1;
-	for (uint32_t i = 0; i < fs->max_handles; i++)
-		fs->handles[i].fd = -1;
 	fd = open(o->shared_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
@@ -172,7 +55,12 @@ int fsd_create(const struct fsd_opts *o, struct fsd **out)
 			close(fd);
 		goto err;
 	}
-	fs->inodes[0] = (struct inode){ .fd = fd, .dev = st.st_dev, .ino = st.st_ino, .nlookup = 1 };
+	rc = nodes_init(&fs->nodes, o->max_inodes ? o->max_inodes : FSD_DEFAULT_INODES,
+			o->max_handles ? o->max_handles : FSD_DEFAULT_HANDLES, fd, &st);
+	if (rc) {
+		close(fd);
+		goto err;
+	}
 	*out = fs;
 	return 0;
 err:
@@ -182,16 +70,7 @@ err:
 
 void fsd_reset(struct fsd *fs)
 {
-	for (uint32_t i = 1; i < fs->max_inodes; i++) {
-		if (fs->inodes[i].fd >= 0)
-			close(fs->inodes[i].fd);
-		fs->inodes[i].fd = -1;
-	}
-	for (uint32_t i = 0; i < fs->max_handles; i++) {
-		if (fs->handles[i].fd >= 0)
-			close(fs->handles[i].fd);
-		fs->handles[i].fd = -1;
-	}
+	nodes_reset(&fs->nodes);
 	fs->initialised = false;
 }
 
@@ -199,13 +78,7 @@ void fsd_destroy(struct fsd *fs)
 {
 	if (!fs)
 		return;
-	if (fs->inodes && fs->handles) {
-		fsd_reset(fs);
-		if (fs->inodes[0].fd >= 0)
-			close(fs->inodes[0].fd);
-	}
-	free(fs->inodes);
-	free(fs->handles);
+	nodes_destroy(&fs->nodes);
 	free(fs->req);
 	free(fs->reply);
 	free(fs);
@@ -274,11 +147,11 @@ static int do_lookup(struct fsd *fs, struct inode *parent, const char *name, str
 		close(fd);
 		return rc;
 	}
-	rc = inode_add(fs, fd, &st, &in);
+	rc = inode_add(&fs->nodes, fd, &st, &in);
 	if (rc)
 		return rc;
 	memset(e, 0, sizeof(*e));
-	e->nodeid = inode_id(fs, in);
+	e->nodeid = inode_id(&fs->nodes, in);
 	e->generation = in->gen;
 	e->entry_valid = e->attr_valid = 1;
 	fill_attr(&e->attr, &st);
@@ -403,7 +276,7 @@ static int op_setattr(struct fsd *fs, struct inode *node, struct req *r)
 		     (in.valid & FATTR_GID) ? in.gid : (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (in.valid & FATTR_SIZE) {
-		struct handle *h = (in.valid & FATTR_FH) ? handle_get(fs, in.fh, false) : NULL;
+		struct handle *h = (in.valid & FATTR_FH) ? handle_get(&fs->nodes, in.fh, false) : NULL;
 
 		if (h) {
 			if (ftruncate(h->fd, (off_t)in.size) < 0)
@@ -457,7 +330,7 @@ static int op_open(struct fsd *fs, struct inode *node, struct req *r, bool dir)
 	}
 	if (fd < 0)
 		return -errno;
-	rc = handle_add(fs, fd, dir, &o.fh);
+	rc = handle_add(&fs->nodes, fd, dir, &o.fh);
 	return rc ? rc : put(r, &o, sizeof(o));
 }
 
@@ -482,9 +355,9 @@ static int op_create(struct fsd *fs, struct inode *parent, struct req *r)
 		close(fd);
 		return rc;
 	}
-	rc = handle_add(fs, fd, false, &o.fh);
+	rc = handle_add(&fs->nodes, fd, false, &o.fh);
 	if (rc) {
-		inode_forget(fs, e.nodeid, 1);
+		inode_forget(&fs->nodes, e.nodeid, 1);
 		return rc;
 	}
 	rc = put(r, &e, sizeof(e));
@@ -544,7 +417,7 @@ static int op_link(struct fsd *fs, struct inode *parent, struct req *r)
 {
 	struct fuse_link_in in = ARG(r, struct fuse_link_in);
 	const char *name = take_name(&r->arg, &r->arg_len);
-	struct inode *old = inode_get(fs, in.oldnodeid);
+	struct inode *old = inode_get(&fs->nodes, in.oldnodeid);
 
 	if (!name || !old)
 		return name ? -ESTALE : -EINVAL;
@@ -581,7 +454,7 @@ static int op_rename(struct fsd *fs, struct inode *parent, struct req *r, bool t
 	}
 	old = take_name(&r->arg, &r->arg_len);
 	new_name = take_name(&r->arg, &r->arg_len);
-	nd = inode_get(fs, newdir);
+	nd = inode_get(&fs->nodes, newdir);
 	if (!old || !new_name)
 		return -EINVAL;
 	if (!nd)
@@ -604,7 +477,7 @@ static int op_readlink(struct inode *node, struct req *r)
 static int op_read(struct fsd *fs, struct req *r)
 {
 	struct fuse_read_in in = ARG(r, struct fuse_read_in);
-	struct handle *h = handle_get(fs, in.fh, false);
+	struct handle *h = handle_get(&fs->nodes, in.fh, false);
 	ssize_t n;
 
 	if (!h)
@@ -619,7 +492,7 @@ static int op_read(struct fsd *fs, struct req *r)
 static int op_write(struct fsd *fs, struct req *r)
 {
 	struct fuse_write_in in = ARG(r, struct fuse_write_in);
-	struct handle *h = handle_get(fs, in.fh, false);
+	struct handle *h = handle_get(&fs->nodes, in.fh, false);
 	struct fuse_write_out o = { 0 };
 	ssize_t n;
 
@@ -642,7 +515,7 @@ static int op_write(struct fsd *fs, struct req *r)
 static int op_readdir(struct fsd *fs, struct inode *node, struct req *r, bool plus)
 {
 	struct fuse_read_in in = ARG(r, struct fuse_read_in);
-	struct handle *h = handle_get(fs, in.fh, true);
+	struct handle *h = handle_get(&fs->nodes, in.fh, true);
 	char buf[8192];
 	size_t cap = MIN((size_t)in.size, r->out_cap);
 
@@ -692,7 +565,7 @@ static int op_readdir(struct fsd *fs, struct inode *node, struct req *r, bool pl
 static int op_release(struct fsd *fs, struct req *r, bool dir)
 {
 	struct fuse_release_in in = ARG(r, struct fuse_release_in);
-	struct handle *h = handle_get(fs, in.fh, dir);
+	struct handle *h = handle_get(&fs->nodes, in.fh, dir);
 
 	if (!h)
 		return -EBADF;
@@ -717,7 +590,7 @@ static int op_statfs(struct inode *node, struct req *r)
 static int op_fsync(struct fsd *fs, struct req *r, bool dir)
 {
 	struct fuse_fsync_in in = ARG(r, struct fuse_fsync_in);
-	struct handle *h = handle_get(fs, in.fh, dir);
+	struct handle *h = handle_get(&fs->nodes, in.fh, dir);
 
 	if (!h)
 		return -EBADF;
@@ -727,7 +600,7 @@ static int op_fsync(struct fsd *fs, struct req *r, bool dir)
 static int op_fallocate(struct fsd *fs, struct req *r)
 {
 	struct fuse_fallocate_in in = ARG(r, struct fuse_fallocate_in);
-	struct handle *h = handle_get(fs, in.fh, false);
+	struct handle *h = handle_get(&fs->nodes, in.fh, false);
 
 	if (!h)
 		return -EBADF;
@@ -737,7 +610,7 @@ static int op_fallocate(struct fsd *fs, struct req *r)
 static int op_lseek(struct fsd *fs, struct req *r)
 {
 	struct fuse_lseek_in in = ARG(r, struct fuse_lseek_in);
-	struct handle *h = handle_get(fs, in.fh, false);
+	struct handle *h = handle_get(&fs->nodes, in.fh, false);
 	struct fuse_lseek_out o;
 	off_t off;
 
@@ -756,7 +629,7 @@ static int op_lseek(struct fsd *fs, struct req *r)
 static int op_flush(struct fsd *fs, struct req *r)
 {
 	struct fuse_flush_in in = ARG(r, struct fuse_flush_in);
-	struct handle *h = handle_get(fs, in.fh, false);
+	struct handle *h = handle_get(&fs->nodes, in.fh, false);
 	int fd;
 
 	if (!h)
@@ -772,7 +645,7 @@ static int op_forget(struct fsd *fs, struct req *r)
 {
 	struct fuse_forget_in in = ARG(r, struct fuse_forget_in);
 
-	inode_forget(fs, r->h.nodeid, in.nlookup);
+	inode_forget(&fs->nodes, r->h.nodeid, in.nlookup);
 	return 0;
 }
 
@@ -783,7 +656,7 @@ static int op_batch_forget(struct fsd *fs, struct req *r)
 	for (uint32_t i = 0; i < in.count; i++) {
 		struct fuse_forget_one one = ARG(r, struct fuse_forget_one);
 
-		inode_forget(fs, one.nodeid, one.nlookup);
+		inode_forget(&fs->nodes, one.nodeid, one.nlookup);
 	}
 	return 0;
 }
@@ -829,7 +702,7 @@ static int dispatch(struct fsd *fs, struct req *r)
 	default:
 		break;
 	}
-	node = inode_get(fs, r->h.nodeid);
+	node = inode_get(&fs->nodes, r->h.nodeid);
 	if (!node)
 		return -ESTALE;
 	switch (op) {
