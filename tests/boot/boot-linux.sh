@@ -23,7 +23,7 @@ mem_mib=256
 check() {
 	name=$1 kernel=$2 cpus=$3 extra=${4:-}
 	out=$tmp/$name.out
-	timeout 600 "$shmvm" --kernel "$guest/$kernel" --initrd "$guest/initramfs.img" \
+	timeout 180 "$shmvm" --kernel "$guest/$kernel" --initrd "$guest/initramfs.img" \
 		--memory ${mem_mib}M --cpus "$cpus" --serial "file:$out" \
 		--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=info,pci $extra" \
 		</dev/null >"$tmp/$name.stdout" 2>"$tmp/$name.err"

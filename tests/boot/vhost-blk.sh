@@ -70,7 +70,7 @@ report() {
 blk() {
 	name=$1
 	start_qsd "$name" "$3"
-	timeout 600 "$shmvm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.img" \
+	timeout 180 "$shmvm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.img" \
 		--cpus "$2" --memory 256M --blk "socket=$tmp/$name.sock,queues=$3" \
 		--serial "file:$tmp/$name.out" --cmdline "$cmdline shmvm.steps=blk" \
 		</dev/null >/dev/null 2>"$tmp/$name.err"

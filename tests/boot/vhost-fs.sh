@@ -27,7 +27,7 @@ vpid=$!
 i=0
 while ! [ -S "$tmp/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 fs_edit_when_asked "$tmp/out" "$tmp/share"
-timeout 600 "$shmvm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.img" --memory 256M \
+timeout 180 "$shmvm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.img" --memory 256M \
 	--fs "socket=$tmp/sock,tag=shmvm" --serial "file:$tmp/out" \
 	--cmdline "console=ttyS0 quiet acpi=off reboot=k panic=-1 shmvm.steps=fsops" \
 	</dev/null >/dev/null 2>"$tmp/err"
