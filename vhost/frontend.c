@@ -310,3 +310,24 @@ int vu_frontend_set_backend_req_fd(struct vu_frontend *f, int fd)
 	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
+
+int vu_frontend_get_shmem_config(struct vu_frontend *f, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
+{
+	struct vu_shmem_config cfg;
+	struct vu_msg m;
+	int rc;
+
+	if (!vu_frontend_has(f, VU_PF_SHMEM))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&f->lock);
+	rc = request(f, VU_GET_SHMEM_CONFIG, NULL, 0, NULL, 0, &m);
+	if (!rc) {
+		rc = vu_decode_shmem_config(m.payload.bytes, m.hdr.size, &cfg);
+		if (rc)
+			rc = fail(f, VU_GET_SHMEM_CONFIG, "reply", rc);
+		else
+			memcpy(sizes, cfg.memory_sizes, sizeof(cfg.memory_sizes));
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}

@@ -20,7 +20,7 @@
 #define VU_FRONTEND_PROTOCOL_FEATURES                                                              \
 	((1ULL << VU_PF_MQ) | (1ULL << VU_PF_REPLY_ACK) | (1ULL << VU_PF_CONFIG) |                   \
 	 (1ULL << VU_PF_BACKEND_REQ) | (1ULL << VU_PF_BACKEND_SEND_FD) |                               \
-	 (1ULL << VU_PF_RESET_DEVICE))
+	 (1ULL << VU_PF_RESET_DEVICE) | (1ULL << VU_PF_SHMEM))
 
 struct vu_frontend {
 	pthread_mutex_t lock;
@@ -63,6 +63,12 @@ int vu_frontend_start_ring(struct vu_frontend *f, const struct vu_ring_setup *r)
 int vu_frontend_stop_ring(struct vu_frontend *f, unsigned int index, uint32_t *base) __must_check;
 /* RESET_DEVICE if negotiated (0), else -EOPNOTSUPP. */
 int vu_frontend_reset_device(struct vu_frontend *f) __must_check;
+/*
+ * GET_SHMEM_CONFIG: the backend's shared-memory region sizes by shmid (0 =
+ * unused), each checked to be a page multiple; -EOPNOTSUPP without SHMEM.
+ */
+int vu_frontend_get_shmem_config(struct vu_frontend *f,
+				 uint64_t sizes[VU_MAX_SHMEM_REGIONS]) __must_check;
 /* Hand the backend its end of the backend channel (SET_BACKEND_REQ_FD). */
 int vu_frontend_set_backend_req_fd(struct vu_frontend *f, int fd) __must_check;
 

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mm/shm_window.h"
+#include "util/log.h"
+
+static struct log_ratelimit map_rl = LOG_RATELIMIT_INIT;
+static struct log_ratelimit access_rl = LOG_RATELIMIT_INIT;
+
+const char *shm_strategy_name(enum shm_strategy s)
+{
+	return s == SHM_STRATEGY_WINDOW ? "window" : "slot";
+}
+
+int shm_strategy_parse(const char *s, enum shm_strategy *out)
+{
+	if (!strcmp(s, "slot"))
+		*out = SHM_STRATEGY_SLOT;
+	else if (!strcmp(s, "window"))
+		*out = SHM_STRATEGY_WINDOW;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static uint64_t page_size(void)
+{
+	return (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * What an unmapped part of the window is in host memory. Slot strategy:
+ * nothing (no slot covers it, KVM exits). Window strategy: zeros the guest
+ * may scribble on, since KVM would fail the whole KVM_RUN on PROT_NONE.
+ */
+static int reserve(const struct shm_window *w, void *addr, uint64_t len, int extra)
+{
+	int prot = w->strategy == SHM_STRATEGY_WINDOW ? PROT_READ | PROT_WRITE : PROT_NONE;
+	void *p = mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy strategy,
+		    struct memslot_table *slots, const uint8_t *ids, const uint64_t *sizes,
+		    unsigned int n)
+{
+	uint64_t page = page_size(), end = 0;
+	void *p;
+
+	memset(w, 0, sizeof(*w));
+	w->name = name;
+	w->strategy = strategy;
+	w->slots = slots;
+	w->gpa = SHM_GPA_NONE;
+	w->window_slot = SHM_NO_SLOT;
+	if (!n || n > SHM_MAX_REGIONS) {
+		log_err("%s: %u shared-memory regions; 1 to %u supported", name, n, SHM_MAX_REGIONS);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		struct shm_region *r = &w->regions[i];
+
+		for (unsigned int j = 0; j < i; j++) {
+			if (w->regions[j].id == ids[i]) {
+				log_err("%s: shared-memory region %u given twice", name, ids[i]);
+				return -EINVAL;
+			}
+		}
+		if (!sizes[i] || sizes[i] % page) {
+			log_err("%s: shared-memory region %u: size %#llx is not a non-zero multiple of %llu",
+				name, ids[i], (unsigned long long)sizes[i], (unsigned long long)page);
+			return -EINVAL;
+		}
+		if (sizes[i] > SHM_WINDOW_MAX - end) {
+			log_err("%s: shared-memory region %u: size %#llx does not fit in a %llu GiB window",
+				name, ids[i], (unsigned long long)sizes[i],
+				(unsigned long long)(SHM_WINDOW_MAX / GiB));
+			return -EINVAL;
+		}
+		r->id = ids[i];
+		r->off = end;
+		r->size = sizes[i];
+		end = ALIGN_UP(end + sizes[i], SHM_ALIGN);
+		if (end > SHM_WINDOW_MAX) {
+			log_err("%s: shared-memory regions do not fit in a %llu GiB window", name,
+				(unsigned long long)(SHM_WINDOW_MAX / GiB));
+			return -EINVAL;
+		}
+	}
+	w->nr_regions = n;
+	/* A BAR's size is a power of two. */
+	w->size = SHM_ALIGN;
+	while (w->size < end)
+		w->size <<= 1;
+	p = mmap(NULL, w->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		int rc = -errno;
+
+		log_err("%s: cannot reserve %llu MiB of address space for its window: %s", name,
+			(unsigned long long)(w->size / MiB), strerror(-rc));
+		return rc;
+	}
+	w->hva = p;
+	if (strategy == SHM_STRATEGY_WINDOW) {
+		int rc = reserve(w, p, w->size, MAP_FIXED);
+
+		if (rc) {
+			munmap(p, w->size);
+			w->hva = NULL;
+			return rc;
+		}
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	return 0;
+}
+
+const struct shm_region *shm_window_region(const struct shm_window *w, uint8_t shmid)
+{
+	for (unsigned int i = 0; i < w->nr_regions; i++)
+		if (w->regions[i].id == shmid)
+			return &w->regions[i];
+	return NULL;
+}
+
+/* Index of the first mapping that ends after @off (nr_maps if none). Lock held. */
+static size_t first_ending_after(const struct shm_window *w, uint64_t off)
+{
+	size_t lo = 0, hi = w->nr_maps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->maps[mid].off + w->maps[mid].len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Register mapping @m's slot at the window's guest address. Lock held. */
+static int slot_add(struct shm_window *w, struct shm_mapping *m)
+{
+	uint32_t flags = m->flags & SHM_MAP_F_RW ? 0 : MEMSLOT_F_READONLY;
+
+	if (w->strategy != SHM_STRATEGY_SLOT || w->gpa == SHM_GPA_NONE)
+		return 0;
+	return memslot_add(w->slots, w->gpa + m->off, m->len, w->hva + m->off, flags, &m->slot);
+}
+
+static void slot_del(struct shm_window *w, struct shm_mapping *m)
+{
+	if (m->slot == SHM_NO_SLOT)
+		return;
+	if (memslot_del(w->slots, m->slot))
+		log_err("%s: cannot delete the slot of the mapping at %#llx", w->name,
+			(unsigned long long)m->off);
+	m->slot = SHM_NO_SLOT;
+}
+
+static int refuse_map(struct shm_window *w, int rc, const char *why, uint8_t shmid, uint64_t off,
+		      uint64_t len)
+{
+	w->stats.refused_maps++;
+	log_ratelimited(&map_rl, LOG_WARN, "%s: SHMEM_MAP refused (%s): region %u offset %#llx length %#llx",
+			w->name, why, shmid, (unsigned long long)off, (unsigned long long)len);
+	return rc;
+}
+
+int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uint64_t len, int fd,
+		   uint64_t fd_offset, uint32_t flags)
+{
+	const struct shm_region *r;
+	struct shm_mapping m = { .shmid = shmid, .shm_offset = shm_offset, .len = len,
+				 .fd_offset = fd_offset, .flags = flags, .slot = SHM_NO_SLOT };
+	uint64_t page = page_size();
+	struct stat st;
+	size_t at;
+	void *p;
+	int prot, share, rc;
+
+	pthread_mutex_lock(&w->lock);
+	r = shm_window_region(w, shmid);
+	if (!r) {
+		rc = refuse_map(w, -EINVAL, "no such region", shmid, shm_offset, len);
+		goto out;
+	}
+	if (flags & ~SHM_MAP_F_RW) {
+		rc = refuse_map(w, -EINVAL, "unknown flags", shmid, shm_offset, len);
+		goto out;
+	}
+	if (!len || len % page || shm_offset % page || fd_offset % page) {
+		rc = refuse_map(w, -EINVAL, "zero or unaligned", shmid, shm_offset, len);
+		goto out;
+	}
+	if (shm_offset + len < shm_offset || fd_offset + len < fd_offset ||
+	    fd_offset + len > (uint64_t)INT64_MAX) {
+		rc = refuse_map(w, -EOVERFLOW, "overflow", shmid, shm_offset, len);
+		goto out;
+	}
+	if (shm_offset + len > r->size) {
+		rc = refuse_map(w, -ERANGE, "outside the region", shmid, shm_offset, len);
+		goto out;
+	}
+	m.off = r->off + shm_offset;
+	at = first_ending_after(w, m.off);
+	if (at < w->nr_maps && w->maps[at].off < m.off + len) {
+		rc = refuse_map(w, -EEXIST, "overlaps a mapping", shmid, shm_offset, len);
+		goto out;
+	}
+	if (fd < 0 || fstat(fd, &st)) {
+		rc = refuse_map(w, -EBADF, "bad file descriptor", shmid, shm_offset, len);
+		goto out;
+	}
+	m.dev = st.st_dev;
+	m.ino = st.st_ino;
+	if (w->nr_maps == w->cap_maps) {
+		size_t cap = w->cap_maps ? 2 * w->cap_maps : 16;
+		struct shm_mapping *maps = realloc(w->maps, cap * sizeof(*maps));
+
+		if (!maps) {
+			rc = refuse_map(w, -ENOMEM, "out of memory", shmid, shm_offset, len);
+			goto out;
+		}
+		w->maps = maps;
+		w->cap_maps = cap;
+	}
+	/*
+	 * Window strategy: a read-only mapping is private and writable, so a
+	 * guest write lands in a private copy instead of failing KVM_RUN.
+	 */
+	prot = PROT_READ | (flags & SHM_MAP_F_RW ? PROT_WRITE : 0);
+	share = MAP_SHARED;
+	if (w->strategy == SHM_STRATEGY_WINDOW && !(flags & SHM_MAP_F_RW)) {
+		prot |= PROT_WRITE;
+		share = MAP_PRIVATE | MAP_NORESERVE;
+	}
+	p = mmap(w->hva + m.off, len, prot, share | MAP_FIXED, fd, (off_t)fd_offset);
+	if (p == MAP_FAILED) {
+		rc = -errno;
+		/* A failed MAP_FIXED may have unmapped the range: put the reservation back. */
+		if (reserve(w, w->hva + m.off, len, MAP_FIXED))
+			log_err("%s: cannot restore the window at %#llx", w->name, (unsigned long long)m.off);
+		refuse_map(w, rc, strerror(-rc), shmid, shm_offset, len);
+		goto out;
+	}
+	rc = slot_add(w, &m);
+	if (rc) {
+		if (reserve(w, w->hva + m.off, len, MAP_FIXED))
+			log_err("%s: cannot restore the window at %#llx", w->name, (unsigned long long)m.off);
+		refuse_map(w, rc, "no memory slot", shmid, shm_offset, len);
+		goto out;
+	}
+	memmove(&w->maps[at + 1], &w->maps[at], (w->nr_maps - at) * sizeof(*w->maps));
+	w->maps[at] = m;
+	w->nr_maps++;
+	w->stats.maps++;
+out:
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+/* Drop mapping @i: slot, pages, entry. Lock held. */
+static void drop(struct shm_window *w, size_t i)
+{
+	struct shm_mapping *m = &w->maps[i];
+
+	int rc;
+
+	slot_del(w, m);
+	rc = reserve(w, w->hva + m->off, m->len, MAP_FIXED);
+	if (rc)
+		log_err("%s: cannot restore the window at %#llx: %s", w->name,
+			(unsigned long long)m->off, strerror(-rc));
+	memmove(&w->maps[i], &w->maps[i + 1], (w->nr_maps - i - 1) * sizeof(*w->maps));
+	w->nr_maps--;
+}
+
+int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uint64_t len)
+{
+	const struct shm_region *r;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&w->lock);
+	r = shm_window_region(w, shmid);
+	if (!r || !len || shm_offset + len < shm_offset || shm_offset + len > r->size) {
+		rc = -EINVAL;
+	} else {
+		i = first_ending_after(w, r->off + shm_offset);
+		if (i == w->nr_maps || w->maps[i].off != r->off + shm_offset || w->maps[i].len != len)
+			rc = -ENOENT;
+	}
+	if (rc) {
+		w->stats.refused_unmaps++;
+		log_ratelimited(&map_rl, LOG_WARN,
+				"%s: SHMEM_UNMAP refused (%s): region %u offset %#llx length %#llx",
+				w->name, rc == -ENOENT ? "not one whole mapping" : "bad range", shmid,
+				(unsigned long long)shm_offset, (unsigned long long)len);
+	} else {
+		drop(w, i);
+		w->stats.unmaps++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+size_t shm_window_unmap_all(struct shm_window *w)
+{
+	size_t n;
+
+	if (!w->hva)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	n = w->nr_maps;
+	while (w->nr_maps)
+		drop(w, w->nr_maps - 1);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void shm_window_set_gpa(struct shm_window *w, uint64_t gpa)
+{
+	pthread_mutex_lock(&w->lock);
+	if (gpa == w->gpa)
+		goto out;
+	for (size_t i = 0; i < w->nr_maps; i++)
+		slot_del(w, &w->maps[i]);
+	if (w->window_slot != SHM_NO_SLOT) {
+		if (memslot_del(w->slots, w->window_slot))
+			log_err("%s: cannot delete the window's slot", w->name);
+		w->window_slot = SHM_NO_SLOT;
+	}
+	w->gpa = gpa;
+	if (gpa == SHM_GPA_NONE)
+		goto out;
+	if (w->strategy == SHM_STRATEGY_WINDOW) {
+		if (memslot_add(w->slots, gpa, w->size, w->hva, 0, &w->window_slot)) {
+			log_err("%s: cannot give the window a memory slot at %#llx", w->name,
+				(unsigned long long)gpa);
+			w->window_slot = SHM_NO_SLOT;
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < w->nr_maps; i++)
+		if (slot_add(w, &w->maps[i]))
+			log_err("%s: cannot move the mapping at %#llx to %#llx", w->name,
+				(unsigned long long)w->maps[i].off, (unsigned long long)(gpa + w->maps[i].off));
+out:
+	pthread_mutex_unlock(&w->lock);
+}
+
+void shm_window_access(struct shm_window *w, uint64_t off, void *data, uint32_t len, bool write)
+{
+	const char *what = "unmapped part";
+	size_t i;
+
+	if (!write)
+		memset(data, 0, len);
+	pthread_mutex_lock(&w->lock);
+	i = first_ending_after(w, off);
+	if (i < w->nr_maps && w->maps[i].off <= off) {
+		/* Only a read-only slot's writes come here. */
+		what = "read-only mapping";
+		if (write)
+			w->stats.ro_writes++;
+		else
+			w->stats.hole_reads++;
+	} else if (write) {
+		w->stats.hole_writes++;
+	} else {
+		w->stats.hole_reads++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	log_ratelimited(&access_rl, LOG_WARN, "%s: guest %s %u bytes at window offset %#llx: %s, %s",
+			w->name, write ? "wrote" : "read", len, (unsigned long long)off, what,
+			write ? "write dropped" : "reads as zeros");
+}
+
+void shm_window_for_each(struct shm_window *w,
+			 void (*fn)(const struct shm_mapping *m, void *opaque), void *opaque)
+{
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nr_maps; i++)
+		fn(&w->maps[i], opaque);
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t shm_window_count(struct shm_window *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->nr_maps;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+struct shm_stats shm_window_stats(struct shm_window *w)
+{
+	struct shm_stats s;
+
+	pthread_mutex_lock(&w->lock);
+	s = w->stats;
+	pthread_mutex_unlock(&w->lock);
+	return s;
+}
+
+void shm_window_destroy(struct shm_window *w)
+{
+	if (!w->hva)
+		return;
+	shm_window_unmap_all(w);
+	shm_window_set_gpa(w, SHM_GPA_NONE);
+	munmap(w->hva, w->size);
+	w->hva = NULL;
+	free(w->maps);
+	w->maps = NULL;
+	w->nr_maps = w->cap_maps = 0;
+	pthread_mutex_destroy(&w->lock);
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The shared-memory window: layout, validation, the mapping table, slots, host mappings. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "mm/shm_window.h"
+
+#define NSLOTS 64
+#define GPA 0x100000000ULL
+#define PAGE 4096ULL
+
+/* A fake KVM: the live slots, and a switch to make the next registration fail. */
+static struct {
+	bool live;
+	uint32_t flags;
+	uint64_t gpa, size;
+	void *hva;
+} kslot[NSLOTS];
+static int fail_next;
+
+static int fake_set(void *opaque, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
+		    void *hva)
+{
+	(void)opaque;
+	ck_assert_uint_lt(slot, NSLOTS);
+	if (size && fail_next) {
+		int rc = fail_next;
+
+		fail_next = 0;
+		return rc;
+	}
+	if (size)
+		ck_assert(!kslot[slot].live);
+	else
+		ck_assert(kslot[slot].live);
+	kslot[slot].live = size != 0;
+	kslot[slot].flags = flags;
+	kslot[slot].gpa = gpa;
+	kslot[slot].size = size;
+	kslot[slot].hva = hva;
+	return 0;
+}
+
+static const struct memslot_ops fake_ops = { .set = fake_set };
+static struct memslot_table slots;
+static struct shm_window w;
+static int memfd;
+
+static void setup(void)
+{
+	memset(kslot, 0, sizeof(kslot));
+	fail_next = 0;
+	ck_assert_int_eq(memslot_table_init(&slots, NSLOTS, &fake_ops, NULL), 0);
+	memfd = memfd_create("shm-test", MFD_CLOEXEC);
+	ck_assert_int_ge(memfd, 0);
+	ck_assert_int_eq(ftruncate(memfd, 16 * MiB), 0);
+}
+
+static void teardown(void)
+{
+	shm_window_destroy(&w);
+	ck_assert_uint_eq(memslot_count(&slots), 0);
+	memslot_table_destroy(&slots);
+	close(memfd);
+}
+
+static void window(enum shm_strategy s, uint64_t size)
+{
+	uint8_t id = 0;
+
+	ck_assert_int_eq(shm_window_init(&w, "test", s, &slots, &id, &size, 1), 0);
+}
+
+/* The protection of the host page at @p, as /proc/self/maps shows it ("rw-s"...). */
+static void host_perms(const void *p, char out[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+
+	ck_assert_ptr_nonnull(f);
+	strcpy(out, "none");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[5];
+
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && (unsigned long)p >= lo &&
+		    (unsigned long)p < hi) {
+			memcpy(out, perms, 5);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static unsigned int live_slots_at(uint64_t gpa, uint64_t size, uint32_t flags)
+{
+	unsigned int n = 0;
+
+	for (int i = 0; i < NSLOTS; i++)
+		n += kslot[i].live && kslot[i].gpa == gpa && kslot[i].size == size &&
+		     kslot[i].flags == flags;
+	return n;
+}
+
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* ---- layout ---- */
+
+START_TEST(layout_one_region)
+{
+	window(SHM_STRATEGY_SLOT, 6 * MiB);
+	ck_assert_uint_eq(w.size, 8 * MiB); /* a power of two */
+	ck_assert_uint_eq(w.regions[0].off, 0);
+	ck_assert_uint_eq(w.regions[0].size, 6 * MiB);
+	ck_assert_ptr_nonnull(shm_window_region(&w, 0));
+	ck_assert_ptr_null(shm_window_region(&w, 1));
+}
+END_TEST
+
+START_TEST(layout_regions_2mib_aligned)
+{
+	uint8_t ids[3] = { 7, 0, 255 };
+	uint64_t sizes[3] = { PAGE, 3 * MiB, 2 * MiB };
+
+	ck_assert_int_eq(shm_window_init(&w, "test", SHM_STRATEGY_SLOT, &slots, ids, sizes, 3), 0);
+	ck_assert_uint_eq(shm_window_region(&w, 7)->off, 0);
+	ck_assert_uint_eq(shm_window_region(&w, 0)->off, 2 * MiB);
+	ck_assert_uint_eq(shm_window_region(&w, 255)->off, 6 * MiB);
+	ck_assert_uint_eq(w.size, 8 * MiB);
+}
+END_TEST
+
+START_TEST(layout_smallest)
+{
+	window(SHM_STRATEGY_SLOT, PAGE);
+	ck_assert_uint_eq(w.size, 2 * MiB);
+}
+END_TEST
+
+START_TEST(layout_largest)
+{
+	window(SHM_STRATEGY_SLOT, SHM_WINDOW_MAX);
+	ck_assert_uint_eq(w.size, SHM_WINDOW_MAX);
+}
+END_TEST
+
+START_TEST(layout_rejects)
+{
+	uint8_t ids[5] = { 0, 1, 2, 3, 4 }, dup[2] = { 3, 3 };
+	uint64_t ok[5] = { PAGE, PAGE, PAGE, PAGE, PAGE };
+	uint64_t bad[][1] = { { 0 }, { PAGE + 1 }, { 100 }, { SHM_WINDOW_MAX + PAGE }, { UINT64_MAX } };
+	uint64_t two[2] = { SHM_WINDOW_MAX - PAGE, PAGE }; /* fits alone, not after 2 MiB alignment */
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_int_eq(shm_window_init(&w, "test", SHM_STRATEGY_SLOT, &slots, ids, bad[i], 1),
+				 -EINVAL);
+	ck_assert_int_eq(shm_window_init(&w, "test", SHM_STRATEGY_SLOT, &slots, ids, ok, 0), -EINVAL);
+	ck_assert_int_eq(shm_window_init(&w, "test", SHM_STRATEGY_SLOT, &slots, ids, ok, 5), -EINVAL);
+	ck_assert_int_eq(shm_window_init(&w, "test", SHM_STRATEGY_SLOT, &slots, dup, ok, 2), -EINVAL);
+	ck_assert_int_eq(shm_window_init(&w, "test", SHM_STRATEGY_SLOT, &slots, ids, two, 2), -EINVAL);
+	ck_assert_ptr_null(w.hva);
+}
+END_TEST
+
+START_TEST(strategy_names)
+{
+	enum shm_strategy s;
+
+	ck_assert_int_eq(shm_strategy_parse("slot", &s), 0);
+	ck_assert_int_eq(s, SHM_STRATEGY_SLOT);
+	ck_assert_int_eq(shm_strategy_parse("window", &s), 0);
+	ck_assert_int_eq(s, SHM_STRATEGY_WINDOW);
+	ck_assert_int_eq(shm_strategy_parse("Slot", &s), -EINVAL);
+	ck_assert_int_eq(shm_strategy_parse("", &s), -EINVAL);
+	ck_assert_str_eq(shm_strategy_name(SHM_STRATEGY_WINDOW), "window");
+}
+END_TEST
+
+/* ---- validation, with boundaries ---- */
+
+static int map(uint64_t off, uint64_t len, uint64_t fd_off, uint32_t flags)
+{
+	return shm_window_map(&w, 0, off, len, memfd, fd_off, flags);
+}
+
+START_TEST(map_first_and_last_page)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(0, PAGE, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(map(4 * MiB - PAGE, PAGE, 0, SHM_MAP_F_RW), 0);
+	ck_assert_uint_eq(shm_window_count(&w), 2);
+	ck_assert_int_eq(map(4 * MiB, PAGE, 0, SHM_MAP_F_RW), -ERANGE);
+	ck_assert_int_eq(map(4 * MiB - PAGE, 2 * PAGE, 0, SHM_MAP_F_RW), -ERANGE);
+	ck_assert_uint_eq(shm_window_stats(&w).refused_maps, 2);
+}
+END_TEST
+
+START_TEST(map_exact_fit)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(0, 4 * MiB + PAGE, 0, 0), -ERANGE);
+	ck_assert_int_eq(map(0, 4 * MiB, 0, 0), 0);
+	ck_assert_int_eq(map(0, PAGE, 0, 0), -EEXIST);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 0, 4 * MiB), 0);
+}
+END_TEST
+
+START_TEST(map_overlap_off_by_one_page)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(8 * PAGE, 4 * PAGE, 0, 0), 0); /* [8, 12) */
+	ck_assert_int_eq(map(4 * PAGE, 5 * PAGE, 0, 0), -EEXIST); /* [4, 9) */
+	ck_assert_int_eq(map(11 * PAGE, 1 * PAGE, 0, 0), -EEXIST); /* [11, 12) */
+	ck_assert_int_eq(map(9 * PAGE, 1 * PAGE, 0, 0), -EEXIST);  /* inside */
+	ck_assert_int_eq(map(0, 64 * PAGE, 0, 0), -EEXIST);        /* around */
+	ck_assert_int_eq(map(4 * PAGE, 4 * PAGE, 0, 0), 0);         /* [4, 8): adjacent below */
+	ck_assert_int_eq(map(12 * PAGE, 4 * PAGE, 0, 0), 0);        /* [12, 16): adjacent above */
+	ck_assert_uint_eq(shm_window_count(&w), 3);
+	/* Sorted table: the middle one goes, its neighbours stay. */
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 8 * PAGE, 4 * PAGE), 0);
+	ck_assert_int_eq(map(8 * PAGE, 4 * PAGE, 0, 0), 0);
+}
+END_TEST
+
+START_TEST(map_zero_and_unaligned)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(0, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(map(1, PAGE, 0, 0), -EINVAL);
+	ck_assert_int_eq(map(0, PAGE - 1, 0, 0), -EINVAL);
+	ck_assert_int_eq(map(0, PAGE, 512, 0), -EINVAL);
+	ck_assert_uint_eq(shm_window_stats(&w).refused_maps, 4);
+	ck_assert_uint_eq(shm_window_count(&w), 0);
+}
+END_TEST
+
+START_TEST(map_overflow)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(UINT64_MAX - PAGE + 1, 2 * PAGE, 0, 0), -EOVERFLOW);
+	ck_assert_int_eq(map(0, 2 * PAGE, UINT64_MAX - PAGE + 1, 0), -EOVERFLOW);
+	ck_assert_int_eq(map(0, PAGE, 1ULL << 63, 0), -EOVERFLOW); /* not an off_t */
+	ck_assert_int_eq(map(UINT64_MAX - 2 * PAGE + 1, PAGE, 0, 0), -ERANGE);
+}
+END_TEST
+
+START_TEST(map_bad_region_flags_fd)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(shm_window_map(&w, 1, 0, PAGE, memfd, 0, 0), -EINVAL);
+	ck_assert_int_eq(map(0, PAGE, 0, 2), -EINVAL);
+	ck_assert_int_eq(map(0, PAGE, 0, 0x80000000u), -EINVAL);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, -1, 0, 0), -EBADF);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, 1000, 0, 0), -EBADF);
+	ck_assert_uint_eq(shm_window_count(&w), 0);
+}
+END_TEST
+
+/* What mmap refuses is refused, and the reserved range is as it was. */
+START_TEST(map_mmap_refusal_leaves_nothing)
+{
+	int ro, pipefd[2];
+	char perms[5];
+
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ro = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(ro, 0);
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, ro, 0, SHM_MAP_F_RW), -EACCES);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, pipefd[0], 0, 0), -ENODEV);
+	host_perms(w.hva, perms);
+	ck_assert_str_eq(perms, "---p");
+	ck_assert_uint_eq(memslot_count(&slots), 0);
+	ck_assert_uint_eq(shm_window_count(&w), 0);
+	/* A read-only mapping of a read-only file is fine. */
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, ro, 0, 0), 0);
+	ck_assert_uint_eq(memcmp(w.hva + 1, "ELF", 3), 0);
+	close(ro);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+END_TEST
+
+START_TEST(map_slot_refusal_leaves_nothing)
+{
+	char perms[5];
+
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	fail_next = -ENOSPC;
+	ck_assert_int_eq(map(0, PAGE, 0, SHM_MAP_F_RW), -ENOSPC);
+	host_perms(w.hva, perms);
+	ck_assert_str_eq(perms, "---p");
+	ck_assert_uint_eq(shm_window_count(&w), 0);
+	ck_assert_int_eq(map(0, PAGE, 0, SHM_MAP_F_RW), 0);
+}
+END_TEST
+
+/* ---- data, slots and strategies ---- */
+
+START_TEST(slot_data_both_ways)
+{
+	char buf[8] = { 0 }, perms[5];
+
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(pwrite(memfd, "backend", 8, 3 * PAGE), 8);
+	ck_assert_int_eq(map(2 * MiB, 2 * PAGE, 2 * PAGE, SHM_MAP_F_RW), 0);
+	ck_assert_str_eq((char *)w.hva + 2 * MiB + PAGE, "backend");
+	memcpy(w.hva + 2 * MiB, "guest", 6);
+	ck_assert_int_eq(pread(memfd, buf, 6, 2 * PAGE), 6);
+	ck_assert_str_eq(buf, "guest");
+	ck_assert_uint_eq(live_slots_at(GPA + 2 * MiB, 2 * PAGE, 0), 1);
+	host_perms(w.hva + 2 * MiB, perms);
+	ck_assert_str_eq(perms, "rw-s");
+
+	ck_assert_int_eq(map(0, PAGE, 0, 0), 0);
+	ck_assert_uint_eq(live_slots_at(GPA, PAGE, MEMSLOT_F_READONLY), 1);
+	host_perms(w.hva, perms);
+	ck_assert_str_eq(perms, "r--s");
+	ck_assert_uint_eq(memslot_count(&slots), 2);
+
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 2 * MiB, 2 * PAGE), 0);
+	host_perms(w.hva + 2 * MiB, perms);
+	ck_assert_str_eq(perms, "---p");
+	ck_assert_uint_eq(memslot_count(&slots), 1);
+	ck_assert_uint_eq(shm_window_unmap_all(&w), 1);
+	ck_assert_uint_eq(memslot_count(&slots), 0);
+	ck_assert_uint_eq(shm_window_stats(&w).maps, 2);
+	ck_assert_uint_eq(shm_window_stats(&w).unmaps, 1);
+}
+END_TEST
+
+START_TEST(slot_follows_window_moves)
+{
+	struct stat st;
+
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(PAGE, PAGE, 0, SHM_MAP_F_RW), 0); /* not in the guest yet: no slot */
+	ck_assert_uint_eq(memslot_count(&slots), 0);
+	ck_assert_uint_eq(w.maps[0].slot, SHM_NO_SLOT);
+	ck_assert_int_eq(fstat(memfd, &st), 0);
+	ck_assert_uint_eq(w.maps[0].ino, st.st_ino);
+	ck_assert_uint_eq(w.maps[0].dev, st.st_dev);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_uint_eq(live_slots_at(GPA + PAGE, PAGE, 0), 1);
+	shm_window_set_gpa(&w, 2 * GPA);
+	ck_assert_uint_eq(live_slots_at(GPA + PAGE, PAGE, 0), 0);
+	ck_assert_uint_eq(live_slots_at(2 * GPA + PAGE, PAGE, 0), 1);
+	shm_window_set_gpa(&w, SHM_GPA_NONE);
+	ck_assert_uint_eq(memslot_count(&slots), 0);
+	ck_assert_uint_eq(shm_window_count(&w), 1);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_uint_eq(live_slots_at(GPA + PAGE, PAGE, 0), 1);
+}
+END_TEST
+
+START_TEST(window_one_slot)
+{
+	char perms[5];
+
+	window(SHM_STRATEGY_WINDOW, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_uint_eq(live_slots_at(GPA, 4 * MiB, 0), 1);
+	ck_assert_int_eq(map(0, PAGE, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(map(PAGE, PAGE, 0, 0), 0);
+	ck_assert_uint_eq(memslot_count(&slots), 1);
+	ck_assert_uint_eq(w.maps[0].slot, SHM_NO_SLOT);
+	/* Holes are private zeros the guest may write (KVM cannot exit there). */
+	host_perms(w.hva + 2 * PAGE, perms);
+	ck_assert_str_eq(perms, "rw-p");
+	ck_assert_uint_eq(w.hva[2 * PAGE], 0);
+	/* A read-only mapping: guest writes stay private, the file never changes. */
+	ck_assert_int_eq(pwrite(memfd, "file", 5, 0), 5);
+	memcpy(w.hva + PAGE, "GUEST", 6);
+	{
+		char buf[6] = { 0 };
+
+		ck_assert_int_eq(pread(memfd, buf, 5, 0), 5);
+		ck_assert_str_eq(buf, "file");
+	}
+	ck_assert_str_eq((char *)w.hva, "file"); /* the writable mapping shows the file */
+	ck_assert_int_eq(shm_window_unmap(&w, 0, PAGE, PAGE), 0);
+	ck_assert_uint_eq(w.hva[PAGE], 0); /* back to zeros */
+	shm_window_set_gpa(&w, 2 * GPA);
+	ck_assert_uint_eq(live_slots_at(2 * GPA, 4 * MiB, 0), 1);
+	ck_assert_uint_eq(memslot_count(&slots), 1);
+}
+END_TEST
+
+START_TEST(unmap_exact_only)
+{
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(4 * PAGE, 4 * PAGE, 0, 0), 0);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 4 * PAGE, 2 * PAGE), -ENOENT);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 4 * PAGE, 5 * PAGE), -ENOENT);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 3 * PAGE, 4 * PAGE), -ENOENT);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 5 * PAGE, 4 * PAGE), -ENOENT);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 0, 0), -EINVAL);
+	ck_assert_int_eq(shm_window_unmap(&w, 1, 4 * PAGE, 4 * PAGE), -EINVAL);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, UINT64_MAX - PAGE + 1, 2 * PAGE), -EINVAL);
+	ck_assert_uint_eq(shm_window_stats(&w).refused_unmaps, 7);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 4 * PAGE, 4 * PAGE), 0);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 4 * PAGE, 4 * PAGE), -ENOENT);
+}
+END_TEST
+
+START_TEST(access_holes_and_readonly)
+{
+	uint64_t v = ~0ULL;
+
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	ck_assert_int_eq(map(0, PAGE, 0, 0), 0);
+	shm_window_access(&w, 2 * PAGE, &v, 8, false);
+	ck_assert_uint_eq(v, 0);
+	shm_window_access(&w, 2 * PAGE, &v, 8, true);
+	shm_window_access(&w, 8, &v, 8, true);
+	ck_assert_uint_eq(shm_window_stats(&w).hole_reads, 1);
+	ck_assert_uint_eq(shm_window_stats(&w).hole_writes, 1);
+	ck_assert_uint_eq(shm_window_stats(&w).ro_writes, 1);
+}
+END_TEST
+
+START_TEST(many_cycles_leave_nothing)
+{
+	int fds = count_fds();
+
+	window(SHM_STRATEGY_SLOT, 64 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	for (unsigned int i = 0; i < 2000; i++) {
+		uint64_t off = (i * 7 % 1000) * PAGE * 16;
+
+		ck_assert_int_eq(map(off, 16 * PAGE, 0, i & 1), 0);
+		if (i % 3 == 0)
+			ck_assert_int_eq(shm_window_unmap(&w, 0, off, 16 * PAGE), 0);
+		else
+			ck_assert_uint_eq(shm_window_unmap_all(&w), 1);
+	}
+	ck_assert_uint_eq(shm_window_count(&w), 0);
+	ck_assert_uint_eq(memslot_count(&slots), 0);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+/* Many live mappings at once: the table stays sorted and every lookup finds its entry. */
+START_TEST(many_live_mappings)
+{
+	window(SHM_STRATEGY_WINDOW, 64 * MiB);
+	for (unsigned int i = 0; i < 1000; i++) {
+		uint64_t off = (uint64_t)((i * 389) % 1000) * 2 * PAGE;
+
+		ck_assert_int_eq(map(off, PAGE, 0, 0), 0);
+	}
+	for (size_t i = 1; i < w.nr_maps; i++)
+		ck_assert_uint_gt(w.maps[i].off, w.maps[i - 1].off);
+	ck_assert_int_eq(map(500 * 2 * PAGE, PAGE, 0, 0), -EEXIST);
+	ck_assert_int_eq(map(500 * 2 * PAGE + PAGE, PAGE, 0, 0), 0);
+	ck_assert_uint_eq(shm_window_unmap_all(&w), 1001);
+}
+END_TEST
+
+static Suite *shm_window_suite(void)
+{
+	Suite *s = suite_create("shm_window");
+	TCase *tc = tcase_create("layout");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, layout_one_region);
+	tcase_add_test(tc, layout_regions_2mib_aligned);
+	tcase_add_test(tc, layout_smallest);
+	tcase_add_test(tc, layout_largest);
+	tcase_add_test(tc, layout_rejects);
+	tcase_add_test(tc, strategy_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validation");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, map_first_and_last_page);
+	tcase_add_test(tc, map_exact_fit);
+	tcase_add_test(tc, map_overlap_off_by_one_page);
+	tcase_add_test(tc, map_zero_and_unaligned);
+	tcase_add_test(tc, map_overflow);
+	tcase_add_test(tc, map_bad_region_flags_fd);
+	tcase_add_test(tc, map_mmap_refusal_leaves_nothing);
+	tcase_add_test(tc, map_slot_refusal_leaves_nothing);
+	tcase_add_test(tc, unmap_exact_only);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("mappings");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, slot_data_both_ways);
+	tcase_add_test(tc, slot_follows_window_moves);
+	tcase_add_test(tc, window_one_slot);
+	tcase_add_test(tc, access_holes_and_readonly);
+	tcase_add_test(tc, many_cycles_leave_nothing);
+	tcase_add_test(tc, many_live_mappings);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(shm_window_suite)
