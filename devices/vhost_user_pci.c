@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/vhost_user_pci.h"
 #include "util/log.h"
+#include "vhost/sock.h"
 
 /* Transport features shmvm's virtio-pci and the split ring support. */
 #define TRANSPORT_FEATURES                                                                         \
@@ -153,6 +156,18 @@ static int start_ring(struct vhost_user_dev *d, unsigned int q, const struct vir
 	return vu_frontend_start_ring(&d->fe, &r);
 }
 
+/* Every mapping goes on reset, disconnect and exit (vhost-user SHMEM_MAP rules). */
+static void drop_mappings(struct vhost_user_dev *d, const char *why)
+{
+	size_t n;
+
+	if (!d->has_shm)
+		return;
+	n = shm_window_unmap_all(&d->shm);
+	if (n)
+		log_info("%s: %s: dropped %zu shared-memory mappings", d->name, why, n);
+}
+
 /* ---- virtio lifecycle (called by the common config on vCPU threads) ---- */
 
 static int vu_features_ok(void *opaque, uint64_t features)
@@ -203,6 +218,7 @@ static void vu_reset(void *opaque)
 	pthread_mutex_lock(&d->lock);
 	stop_rings(d);
 	pthread_mutex_unlock(&d->lock);
+	drop_mappings(d, "device reset");
 }
 
 static void vu_vector_changed(void *opaque, int queue, uint16_t vector)
@@ -262,11 +278,18 @@ static void vu_notify(struct virtio_pci *vp, unsigned int q)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static void vu_bar_moved(struct virtio_pci *vp, uint64_t old, uint64_t new_addr)
+static void vu_bar_moved(struct virtio_pci *vp, int bar, uint64_t old, uint64_t new_addr)
 {
 	struct vhost_user_dev *d = from_vp(vp);
 
 	(void)old;
+	if (bar == VPCI_SHM_BAR) {
+		if (d->has_shm)
+			shm_window_set_gpa(&d->shm, new_addr == PCI_BAR_UNMAPPED ? SHM_GPA_NONE : new_addr);
+		return;
+	}
+	if (bar != VPCI_BAR)
+		return;
 	pthread_mutex_lock(&d->lock);
 	for (unsigned int q = 0; q < d->cfg.queues; q++) {
 		if (d->kick[q] < 0)
@@ -295,7 +318,219 @@ void vhost_user_dev_broken(struct vhost_user_dev *d, const char *why)
 	d->fe.broken = true;
 	stop_rings(d);
 	pthread_mutex_unlock(&d->lock);
+	drop_mappings(d, why);
 	virtio_pci_needs_reset(&d->vp);
+}
+
+/* ---- the shared-memory BAR: what no memory slot covers ---- */
+
+static void shm_bar_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	struct vhost_user_dev *d = opaque;
+
+	shm_window_access(&d->shm, off, data, len, false);
+}
+
+static void shm_bar_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	struct vhost_user_dev *d = opaque;
+
+	shm_window_access(&d->shm, off, (void *)data, len, true);
+}
+
+static const struct bus_ops shm_bar_ops = { .read = shm_bar_read, .write = shm_bar_write };
+
+/* ---- the backend channel ---- */
+
+static struct log_ratelimit backend_rl = LOG_RATELIMIT_INIT;
+
+/* Requests must not wait for more than this between the parts of one message. */
+#define BACKEND_MSG_MS 1000
+
+static int handle_shmem(struct vhost_user_dev *d, const struct vu_msg *m)
+{
+	struct vu_mmap mm;
+
+	if (!d->has_shm)
+		return -EINVAL;
+	/* vu_msg_check() saw the size; the window checks every field. */
+	memcpy(&mm, m->payload.bytes, sizeof(mm));
+	if (m->hdr.request == VU_BACKEND_SHMEM_MAP)
+		return shm_window_map(&d->shm, mm.shmid, mm.shm_offset, mm.len, m->fds[0], mm.fd_offset,
+				      mm.flags);
+	return shm_window_unmap(&d->shm, mm.shmid, mm.shm_offset, mm.len);
+}
+
+/* One request from the backend: act, and answer when asked to. */
+static void backend_request(struct vhost_user_dev *d, struct vu_msg *m)
+{
+	const struct vu_msg_rule *rule = vu_msg_rule(VU_DIR_BACKEND_REQ, m->hdr.request);
+	bool want_reply = (rule && rule->has_reply) ||
+			  (vu_frontend_has(&d->fe, VU_PF_REPLY_ACK) && (m->hdr.flags & VU_FLAG_NEED_REPLY));
+	int rc = vu_msg_check(VU_DIR_BACKEND_REQ, &m->hdr, m->nfds);
+
+	if (rc) {
+		__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
+		log_ratelimited(&backend_rl, LOG_WARN, "%s: backend sent a bad %s (%u bytes, %zu fds): %s",
+				d->name, vu_msg_name(VU_DIR_BACKEND_REQ, m->hdr.request), m->hdr.size,
+				m->nfds, strerror(-rc));
+	} else {
+		switch (m->hdr.request) {
+		case VU_BACKEND_SHMEM_MAP:
+		case VU_BACKEND_SHMEM_UNMAP:
+			rc = handle_shmem(d, m);
+			break;
+		case VU_BACKEND_CONFIG_CHANGE_MSG:
+			virtio_pci_config_changed(&d->vp);
+			break;
+		default:
+			__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
+			log_ratelimited(&backend_rl, LOG_WARN, "%s: backend request %s is not supported",
+					d->name, vu_msg_name(VU_DIR_BACKEND_REQ, m->hdr.request));
+			rc = -EOPNOTSUPP;
+		}
+	}
+	vu_msg_close_fds(m); /* a mapping keeps its own reference to the file */
+	if (want_reply && vu_msg_reply_u64(d->backend_fd, m->hdr.request, (uint64_t)(int64_t)rc))
+		log_ratelimited(&backend_rl, LOG_WARN, "%s: cannot answer the backend's %s", d->name,
+				vu_msg_name(VU_DIR_BACKEND_REQ, m->hdr.request));
+}
+
+/*
+ * The backend channel has a thread of its own, so a vCPU waiting for a reply
+ * on the main channel never blocks a SHMEM_MAP the backend needs answered
+ * first. It never sends on the main channel.
+ */
+static void *backend_thread(void *opaque)
+{
+	struct vhost_user_dev *d = opaque;
+	struct vu_msg m;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = d->backend_fd, .events = POLLIN },
+				       { .fd = d->backend_stop, .events = POLLIN } };
+		int rc;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("%s: backend channel: poll: %s", d->name, strerror(errno));
+			break;
+		}
+		if (p[1].revents)
+			return NULL;
+		rc = vu_msg_recv(d->backend_fd, &m, BACKEND_MSG_MS);
+		if (rc == 0) {
+			log_info("%s: the backend closed its backend channel", d->name);
+			break;
+		}
+		if (rc < 0) {
+			/* A stream that lost its framing cannot be read on. */
+			__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
+			log_err("%s: backend channel: %s; closing it", d->name, strerror(-rc));
+			break;
+		}
+		backend_request(d, &m);
+	}
+	drop_mappings(d, "backend channel closed");
+	return NULL;
+}
+
+/* Give the backend its channel to us, if it has one. */
+static int backend_channel_start(struct vhost_user_dev *d)
+{
+	int sv[2], rc;
+
+	if (!vu_frontend_has(&d->fe, VU_PF_BACKEND_REQ))
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	d->backend_stop = eventfd(0, EFD_CLOEXEC);
+	if (d->backend_stop < 0) {
+		rc = -errno;
+		goto err;
+	}
+	rc = vu_frontend_set_backend_req_fd(&d->fe, sv[1]);
+	if (rc)
+		goto err;
+	close(sv[1]);
+	d->backend_fd = sv[0];
+	rc = -pthread_create(&d->backend_thread, NULL, backend_thread, d);
+	if (rc) {
+		close(d->backend_fd);
+		d->backend_fd = -1;
+		return rc;
+	}
+	d->backend_running = true;
+	return 0;
+err:
+	close(sv[0]);
+	close(sv[1]);
+	return rc;
+}
+
+static void backend_channel_stop(struct vhost_user_dev *d)
+{
+	if (d->backend_running) {
+		if (eventfd_write(d->backend_stop, 1))
+			log_err("%s: cannot stop the backend channel thread", d->name);
+		pthread_join(d->backend_thread, NULL);
+		d->backend_running = false;
+	}
+	if (d->backend_fd >= 0)
+		close(d->backend_fd);
+	if (d->backend_stop >= 0)
+		close(d->backend_stop);
+	d->backend_fd = d->backend_stop = -1;
+}
+
+/*
+ * The regions: the backend's (GET_SHMEM_CONFIG), then the command line's
+ * by id. Must be known before the BAR layout is fixed.
+ */
+static int shm_setup(struct vhost_user_dev *d, struct virtio_pci_shm *regions, unsigned int *nr)
+{
+	static uint64_t sizes[VU_MAX_SHMEM_REGIONS];
+	uint8_t ids[SHM_MAX_REGIONS];
+	uint64_t lens[SHM_MAX_REGIONS];
+	unsigned int n = 0;
+	int rc;
+
+	memset(sizes, 0, sizeof(sizes));
+	if (vu_frontend_has(&d->fe, VU_PF_SHMEM)) {
+		rc = vu_frontend_get_shmem_config(&d->fe, sizes);
+		if (rc)
+			return rc;
+	}
+	for (unsigned int i = 0; i < d->cfg.nr_shm; i++)
+		sizes[d->cfg.shm_id[i]] = d->cfg.shm_size[i];
+	for (unsigned int id = 0; id < VU_MAX_SHMEM_REGIONS; id++) {
+		if (!sizes[id])
+			continue;
+		if (n == SHM_MAX_REGIONS) {
+			log_err("%s: backend %s asks for more than %u shared-memory regions", d->name,
+				d->cfg.socket, SHM_MAX_REGIONS);
+			return -EINVAL;
+		}
+		ids[n] = (uint8_t)id;
+		lens[n++] = sizes[id];
+	}
+	*nr = n;
+	if (!n)
+		return 0;
+	if (!vu_frontend_has(&d->fe, VU_PF_SHMEM) || !vu_frontend_has(&d->fe, VU_PF_BACKEND_REQ) ||
+	    !vu_frontend_has(&d->fe, VU_PF_BACKEND_SEND_FD))
+		log_warn("%s: backend %s lacks SHMEM, BACKEND_REQ or BACKEND_SEND_FD: its shared memory "
+			 "stays empty", d->name, d->cfg.socket);
+	rc = shm_window_init(&d->shm, d->name, d->cfg.shm_strategy, d->cfg.slots, ids, lens, n);
+	if (rc)
+		return rc;
+	d->has_shm = true;
+	for (unsigned int i = 0; i < n; i++)
+		regions[i] = (struct virtio_pci_shm){ .id = d->shm.regions[i].id,
+						      .offset = d->shm.regions[i].off,
+						      .length = d->shm.regions[i].size };
+	return 0;
 }
 
 int vhost_user_dev_fd(const struct vhost_user_dev *d)
@@ -307,7 +542,9 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 			  const struct guest_mem *mem, const struct hv_ops *hv)
 {
 	uint16_t sizes[VIRTIO_MAX_QUEUES];
+	struct virtio_pci_shm shm[SHM_MAX_REGIONS];
 	struct virtio_pci_params p;
+	unsigned int nr_shm = 0;
 	int rc;
 
 	memset(d, 0, sizeof(*d));
@@ -316,6 +553,7 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 	d->mem = mem;
 	d->hv = *hv;
 	d->bar_addr = PCI_BAR_UNMAPPED;
+	d->backend_fd = d->backend_stop = -1;
 	snprintf(d->name, sizeof(d->name), "vhost-user-%u", cfg->virtio_id);
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		d->kick[i] = d->call[i] = -1;
@@ -344,6 +582,9 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 				 cfg->socket);
 		}
 	}
+	rc = shm_setup(d, shm, &nr_shm);
+	if (rc)
+		goto err_fe;
 	p = (struct virtio_pci_params){
 		.name = d->name,
 		.virtio_id = cfg->virtio_id,
@@ -356,11 +597,30 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 		.msix_ops = &vu_msix_ops,
 		.ops = &vu_pci_ops,
 		.opaque = d,
+		.shm_bar_size = d->has_shm ? d->shm.size : 0,
+		.nr_shm = nr_shm,
+		.shm = shm,
+		.shm_ops = &shm_bar_ops,
+		.shm_opaque = d,
 	};
 	rc = virtio_pci_init(&d->vp, &p);
-	if (rc)
-		goto err_fe;
+	if (rc) {
+		log_err("%s: cannot build its PCI function: %s", d->name, strerror(-rc));
+		goto err_shm;
+	}
+	rc = backend_channel_start(d);
+	if (rc) {
+		log_err("%s: cannot set up the backend channel of %s: %s", d->name, cfg->socket,
+			strerror(-rc));
+		virtio_pci_destroy(&d->vp);
+		goto err_shm;
+	}
 	return 0;
+err_shm:
+	backend_channel_stop(d);
+	if (d->has_shm)
+		shm_window_destroy(&d->shm);
+	d->has_shm = false;
 err_fe:
 	vu_frontend_close(&d->fe);
 	return rc;
@@ -374,6 +634,10 @@ void vhost_user_dev_destroy(struct vhost_user_dev *d)
 		if (d->gsi[v] != IRQ_NO_GSI)
 			d->hv.msi_route_free(d->hv.opaque, d->gsi[v]);
 	pthread_mutex_unlock(&d->lock);
+	backend_channel_stop(d);
 	vu_frontend_close(&d->fe);
 	virtio_pci_destroy(&d->vp);
+	if (d->has_shm)
+		shm_window_destroy(&d->shm);
+	d->has_shm = false;
 }

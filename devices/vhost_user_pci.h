@@ -16,6 +16,7 @@
 
 #include "devices/kvm_ops.h"
 #include "mm/guest_mem.h"
+#include "mm/shm_window.h"
 #include "pci/virtio_pci.h"
 #include "util/compiler.h"
 #include "vhost/frontend.h"
@@ -31,6 +32,12 @@ struct vhost_user_cfg {
 	const uint8_t *local_config;
 	int connect_ms; /* how long to retry connecting */
 	int reply_ms;   /* timeout of one reply */
+	/* Shared memory: regions that set or override the backend's (GET_SHMEM_CONFIG). */
+	unsigned int nr_shm;
+	uint8_t shm_id[SHM_MAX_REGIONS];
+	uint64_t shm_size[SHM_MAX_REGIONS];
+	enum shm_strategy shm_strategy;
+	struct memslot_table *slots; /* where the window's memory slots go */
 };
 
 struct vhost_user_dev {
@@ -51,6 +58,16 @@ struct vhost_user_dev {
 	bool masked[VIRTIO_MAX_QUEUES + 1];
 	uint8_t local_config[VU_MAX_CONFIG_SIZE];
 	bool use_local_config;
+	unsigned int pci_slot; /* set by the VMM once on the bus */
+
+	/* Shared memory and the backend channel (SET_BACKEND_REQ_FD), served by its own thread. */
+	bool has_shm;
+	struct shm_window shm;
+	int backend_fd;      /* our end, -1 if the backend has no BACKEND_REQ */
+	int backend_stop;    /* eventfd that ends the thread */
+	pthread_t backend_thread;
+	bool backend_running;
+	uint64_t refused_msgs; /* backend-channel messages refused before any window (atomic) */
 };
 
 /* Connect to the backend and build the PCI function (not yet on a bus). */

@@ -176,11 +176,12 @@ static int refuse_map(struct shm_window *w, int rc, const char *why, uint8_t shm
 }
 
 int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uint64_t len, int fd,
-		   uint64_t fd_offset, uint32_t flags)
+		   uint64_t fd_offset, uint64_t flags)
 {
 	const struct shm_region *r;
 	struct shm_mapping m = { .shmid = shmid, .shm_offset = shm_offset, .len = len,
-				 .fd_offset = fd_offset, .flags = flags, .slot = SHM_NO_SLOT };
+				 .fd_offset = fd_offset, .flags = (uint32_t)flags,
+				 .slot = SHM_NO_SLOT };
 	uint64_t page = page_size();
 	struct stat st;
 	size_t at;

@@ -40,7 +40,7 @@
 #define SHM_GPA_NONE UINT64_MAX /* the window is not in the guest's address space */
 #define SHM_NO_SLOT UINT32_MAX
 
-#define SHM_MAP_F_RW 0x1u /* writable mapping (vhost-user VU_SHMEM_MAP_F_RW) */
+#define SHM_MAP_F_RW 0x1ULL /* writable mapping (vhost-user VU_SHMEM_MAP_F_RW) */
 
 enum shm_strategy {
 	SHM_STRATEGY_SLOT,
@@ -120,7 +120,7 @@ void shm_window_set_gpa(struct shm_window *w, uint64_t gpa);
  * (overlaps a live mapping), -EBADF, or what mmap or the slot refused.
  */
 int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uint64_t len, int fd,
-		   uint64_t fd_offset, uint32_t flags) __must_check;
+		   uint64_t fd_offset, uint64_t flags) __must_check;
 /* Unmap exactly one whole live mapping: 0, -EINVAL or -ENOENT. */
 int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset,
 		     uint64_t len) __must_check;

@@ -118,8 +118,8 @@ static void pci_bar_moved(struct pci_device *d, int bar, uint64_t old, uint64_t 
 {
 	struct virtio_pci *vp = from_pci(d);
 
-	if (bar == VPCI_BAR && vp->ops && vp->ops->bar_moved)
-		vp->ops->bar_moved(vp, old, new_addr);
+	if (vp->ops && vp->ops->bar_moved)
+		vp->ops->bar_moved(vp, bar, old, new_addr);
 }
 
 static const struct pci_device_ops virtio_pci_dev_ops = {
@@ -142,6 +142,40 @@ static int add_virtio_cap(struct pci_device *d, uint8_t type, uint32_t off, uint
 	pci_cfg_set(d, (uint32_t)c + 8, 4, off);
 	pci_cfg_set(d, (uint32_t)c + 12, 4, len);
 	return c;
+}
+
+/* The shared-memory BAR and a struct virtio_pci_cap64 (24 bytes) per region. */
+static int add_shm(struct pci_device *d, const struct virtio_pci_params *p)
+{
+	int rc;
+
+	if (!p->shm_bar_size)
+		return p->nr_shm ? -EINVAL : 0;
+	if (!p->nr_shm || p->nr_shm > VPCI_MAX_SHM)
+		return -EINVAL;
+	rc = pci_bar_declare(d, VPCI_SHM_BAR, PCI_BAR_KIND_MEM64, true, p->shm_bar_size, p->shm_ops,
+			     p->shm_opaque);
+	if (rc)
+		return rc;
+	for (unsigned int i = 0; i < p->nr_shm; i++) {
+		const struct virtio_pci_shm *r = &p->shm[i];
+		int c;
+
+		if (r->offset > p->shm_bar_size || r->length > p->shm_bar_size - r->offset)
+			return -EINVAL;
+		c = pci_cap_add(d, PCI_CAP_ID_VNDR, 24);
+		if (c < 0)
+			return c;
+		pci_cfg_set(d, (uint32_t)c + 2, 1, 24);
+		pci_cfg_set(d, (uint32_t)c + 3, 1, VIRTIO_PCI_CAP_SHARED_MEMORY_CFG);
+		pci_cfg_set(d, (uint32_t)c + 4, 1, VPCI_SHM_BAR);
+		pci_cfg_set(d, (uint32_t)c + 5, 1, r->id);
+		pci_cfg_set(d, (uint32_t)c + 8, 4, (uint32_t)r->offset);
+		pci_cfg_set(d, (uint32_t)c + 12, 4, (uint32_t)r->length);
+		pci_cfg_set(d, (uint32_t)c + 16, 4, (uint32_t)(r->offset >> 32));
+		pci_cfg_set(d, (uint32_t)c + 20, 4, (uint32_t)(r->length >> 32));
+	}
+	return 0;
 }
 
 int virtio_pci_init(struct virtio_pci *vp, const struct virtio_pci_params *p)
@@ -195,6 +229,9 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_pci_params *p)
 	vp->msix_cap = (uint8_t)c;
 	pci_cfg_set(&vp->pci, (uint32_t)c + 4, 4, VPCI_MSIX_TABLE_OFF | VPCI_BAR);
 	pci_cfg_set(&vp->pci, (uint32_t)c + 8, 4, VPCI_MSIX_PBA_OFF | VPCI_BAR);
+	rc = add_shm(&vp->pci, p);
+	if (rc)
+		goto err_pci;
 	_Static_assert(VPCI_MSIX_TABLE_OFF + MSIX_ENTRY_SIZE * (VIRTIO_MAX_QUEUES + 1) <= VPCI_MSIX_PBA_OFF,
 		       "MSI-X table fits before the PBA");
 	return 0;

@@ -33,6 +33,9 @@
 #define VPCI_MSIX_PBA_OFF 0x6000
 #define VPCI_BAR_SIZE 0x8000
 #define VPCI_BAR 0
+/* The shared-memory BAR (64-bit prefetchable, BARs 2 and 3), when there are regions. */
+#define VPCI_SHM_BAR 2
+#define VPCI_MAX_SHM 4
 
 struct virtio_pci;
 
@@ -42,8 +45,11 @@ struct virtio_pci_ops {
 	void (*config_write)(struct virtio_pci *vp, uint32_t off, const void *data, uint32_t len);
 	/* The driver wrote queue @q's notify address and no ioeventfd caught it. */
 	void (*notify)(struct virtio_pci *vp, unsigned int q);
-	/* BAR 0 moved: ioeventfds must follow (old/new are PCI_BAR_UNMAPPED when not decoded). */
-	void (*bar_moved)(struct virtio_pci *vp, uint64_t old, uint64_t new_addr);
+	/*
+	 * BAR @bar (VPCI_BAR or VPCI_SHM_BAR) moved: ioeventfds and memory slots
+	 * must follow (old/new are PCI_BAR_UNMAPPED when not decoded).
+	 */
+	void (*bar_moved)(struct virtio_pci *vp, int bar, uint64_t old, uint64_t new_addr);
 };
 
 struct virtio_pci {
@@ -58,6 +64,12 @@ struct virtio_pci {
 	pthread_mutex_t isr_lock;
 };
 
+/* One VIRTIO shared memory region, at @offset of the shared-memory BAR. */
+struct virtio_pci_shm {
+	uint8_t id;
+	uint64_t offset, length;
+};
+
 struct virtio_pci_params {
 	const char *name;
 	uint16_t virtio_id;
@@ -70,6 +82,16 @@ struct virtio_pci_params {
 	const struct msix_ops *msix_ops;
 	const struct virtio_pci_ops *ops;
 	void *opaque;
+	/*
+	 * Shared memory: @shm_bar_size (a power of two, 0 for none) bytes of
+	 * VPCI_SHM_BAR, one VIRTIO_PCI_CAP_SHARED_MEMORY_CFG capability per
+	 * region. @shm_ops get the accesses no memory slot satisfied.
+	 */
+	uint64_t shm_bar_size;
+	unsigned int nr_shm;
+	const struct virtio_pci_shm *shm;
+	const struct bus_ops *shm_ops;
+	void *shm_opaque;
 };
 
 /* Build the function: header, capabilities, BAR, common config, MSI-X (one vector per queue + config). */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "vmm/api.h"
 #include "vmm/loop.h"
 #include "vmm/options.h"
 #include "vmm/term.h"
@@ -127,9 +128,25 @@ static void on_backend_hup(struct loop *l, int fd, uint32_t events, void *opaque
 	vhost_user_dev_broken(opaque, "disconnected");
 }
 
+static void api_shutdown(void *opaque)
+{
+	log_info("stopping on request of the control socket");
+	vm_request_stop(opaque, VM_EXIT_RESET);
+}
+
 static int run(struct vm *vm, const struct vm_options *o, int sigfd)
 {
 	struct console con = { .vm = vm };
+	struct api_target target = {
+		.nr_vcpus = vm->nr_vcpus,
+		.memory = o->memory,
+		.slots = &vm->slots,
+		.devices = vm->devices,
+		.nr_devices = vm->nr_devices,
+		.shutdown = api_shutdown,
+		.opaque = vm,
+	};
+	struct api api = { .listen_fd = -1 };
 	struct loop loop;
 	int rc;
 
@@ -152,11 +169,14 @@ static int run(struct vm *vm, const struct vm_options *o, int sigfd)
 	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++)
 		rc = loop_add(&loop, vhost_user_dev_fd(&vm->devices[i]), EPOLLRDHUP, on_backend_hup,
 			      &vm->devices[i]);
+	if (!rc && o->api_socket)
+		rc = api_init(&api, o->api_socket, &target, &loop);
 	if (!rc)
 		rc = vm_start(vm);
 	if (!rc)
 		rc = loop_run(&loop, console_idle, &con);
 	term_restore();
+	api_destroy(&api);
 	loop_destroy(&loop);
 	return rc;
 }

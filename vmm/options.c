@@ -24,10 +24,18 @@ void options_usage(FILE *out)
 	      "  -p, --cpus N          number of vCPUs, 1.." "254" " (default 1)\n"
 	      "  -s, --serial MODE     stdio | file:PATH | none (default stdio)\n"
 	      "      --device vhost-user,socket=PATH,virtio-id=N,queues=N[,queue-size=N][,config-size=N]\n"
-	      "                        a virtio-pci device served by a vhost-user backend (repeatable)\n"
+	      "                    [,shm=ID:SIZE]...\n"
+	      "                        a virtio-pci device served by a vhost-user backend (repeatable);\n"
+	      "                        shm= gives shared-memory region ID (0-255) SIZE bytes, setting\n"
+	      "                        or overriding what the backend asks for (GET_SHMEM_CONFIG)\n"
 	      "      --blk socket=PATH[,queues=N]   vhost-user virtio-blk (virtio-id 2)\n"
-	      "      --fs socket=PATH[,queues=N][,tag=TAG]  vhost-user virtio-fs (virtio-id 26);\n"
-	      "                        TAG is used when the backend does not serve the device config\n"
+	      "      --fs socket=PATH[,queues=N][,tag=TAG][,shm=0:SIZE]  vhost-user virtio-fs (virtio-id 26);\n"
+	      "                        TAG is used when the backend does not serve the device config;\n"
+	      "                        shm=0:SIZE sets the DAX window\n"
+	      "      --shm-strategy slot|window\n"
+	      "                        how shared-memory mappings reach the guest: one KVM memory slot\n"
+	      "                        per mapping (slot, default) or one slot per window (window)\n"
+	      "      --api-socket PATH  JSON control socket (see docs/api.md)\n"
 	      "      --flat            KERNEL is raw 64-bit code loaded at 1 MiB (test guests)\n"
 	      "      --kvm PATH        KVM device (default /dev/kvm)\n"
 	      "  -v, --verbose         more log output (repeat for debug)\n"
@@ -46,6 +54,8 @@ enum {
 	OPT_DEVICE,
 	OPT_BLK,
 	OPT_FS,
+	OPT_SHM_STRATEGY,
+	OPT_API_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -60,6 +70,8 @@ static const struct option long_opts[] = {
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "blk", required_argument, NULL, OPT_BLK },
 	{ "fs", required_argument, NULL, OPT_FS },
+	{ "shm-strategy", required_argument, NULL, OPT_SHM_STRATEGY },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -85,6 +97,43 @@ static int parse_serial(struct vm_options *o, const char *arg, FILE *err)
 /* Defaults of the short forms: virtio-blk's and virtio-fs's config sizes (Linux 6.1 fields). */
 #define BLK_CONFIG_SIZE 60 /* up to write_zeroes_may_unmap, as QEMU 7.2 serves it */
 #define FS_CONFIG_SIZE 40  /* tag[36] + num_request_queues */
+
+/* shm=ID:SIZE of a device. */
+static int parse_shm(struct opt_device *d, const char *opt, const char *val, FILE *err)
+{
+	char *colon = strchr(val, ':');
+	uint64_t id, size;
+
+	if (!colon) {
+		fprintf(err, "shmvm: %s: shm='%s' is not ID:SIZE\n", opt, val);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	if (parse_u64(val, 0, SHM_MAX_ID, &id)) {
+		fprintf(err, "shmvm: %s: shm region id '%s' is not a number from 0 to %u\n", opt, val,
+			SHM_MAX_ID);
+		return -EINVAL;
+	}
+	if (parse_size(colon + 1, &size) || !size || size % 4096 || size > SHM_WINDOW_MAX) {
+		fprintf(err,
+			"shmvm: %s: shm region %llu: size '%s' is not a non-zero multiple of 4K up to %lluG\n",
+			opt, (unsigned long long)id, colon + 1, (unsigned long long)(SHM_WINDOW_MAX / GiB));
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < d->nr_shm; i++) {
+		if (d->shm_id[i] == id) {
+			fprintf(err, "shmvm: %s: shm region %llu given twice\n", opt, (unsigned long long)id);
+			return -EINVAL;
+		}
+	}
+	if (d->nr_shm == SHM_MAX_REGIONS) {
+		fprintf(err, "shmvm: %s: at most %u shm regions\n", opt, SHM_MAX_REGIONS);
+		return -EINVAL;
+	}
+	d->shm_id[d->nr_shm] = (uint8_t)id;
+	d->shm_size[d->nr_shm++] = size;
+	return 0;
+}
 
 /*
  * Parse "key=value,key=value" for --device (kind "vhost-user" first),
@@ -133,6 +182,11 @@ static int parse_device(struct vm_options *o, const char *opt, const char *arg, 
 				return -EINVAL;
 			}
 			d->tag = val;
+			continue;
+		}
+		if (!strcmp(tok, "shm")) {
+			if (parse_shm(d, opt, val, err))
+				return -EINVAL;
 			continue;
 		}
 		if (!strcmp(tok, "socket")) {
@@ -259,6 +313,19 @@ int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *
 		case OPT_FS:
 			if (parse_device(o, "--fs", optarg, 26, err))
 				return -EINVAL;
+			break;
+		case OPT_SHM_STRATEGY:
+			if (shm_strategy_parse(optarg, &o->shm_strategy)) {
+				fprintf(err, "shmvm: --shm-strategy: '%s' is not slot or window\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_API_SOCKET:
+			if (!*optarg) {
+				fprintf(err, "shmvm: --api-socket: empty path\n");
+				return -EINVAL;
+			}
+			o->api_socket = optarg;
 			break;
 		case 'v':
 			o->verbose++;

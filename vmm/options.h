@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mm/shm_window.h"
 #include "util/compiler.h"
 
 #define OPT_DEFAULT_MEMORY (512ULL << 20)
@@ -23,6 +24,9 @@ struct opt_device {
 	unsigned int queue_size;
 	unsigned int config_size;
 	const char *tag; /* virtio-fs: served locally if the backend has no config */
+	unsigned int nr_shm; /* shm=ID:SIZE: set or override the backend's regions */
+	uint8_t shm_id[SHM_MAX_REGIONS];
+	uint64_t shm_size[SHM_MAX_REGIONS];
 };
 
 enum serial_mode {
@@ -42,6 +46,8 @@ struct vm_options {
 	bool flat; /* kernel is raw 64-bit code (tiny test guests) */
 	int verbose;
 	const char *kvm_path;
+	enum shm_strategy shm_strategy;
+	const char *api_socket;
 	unsigned int nr_devices;
 	struct opt_device devices[OPT_MAX_DEVICES];
 	char *device_args[OPT_MAX_DEVICES]; /* writable copies the parser cut up */

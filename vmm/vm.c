@@ -234,6 +234,9 @@ static int vm_setup_devices(struct vm *vm)
 			.pci_class = device_class(od->virtio_id),
 			.connect_ms = VHOST_CONNECT_MS,
 			.reply_ms = VHOST_REPLY_MS,
+			.nr_shm = od->nr_shm,
+			.shm_strategy = o->shm_strategy,
+			.slots = &vm->slots,
 		};
 		uint8_t fs_config[40] = { 0 };
 		unsigned int slot;
@@ -247,6 +250,8 @@ static int vm_setup_devices(struct vm *vm)
 			memcpy(fs_config + 36, &nreq, 4);
 			cfg.local_config = fs_config;
 		}
+		memcpy(cfg.shm_id, od->shm_id, sizeof(cfg.shm_id));
+		memcpy(cfg.shm_size, od->shm_size, sizeof(cfg.shm_size));
 		rc = vhost_user_dev_create(&vm->devices[i], &cfg, &vm->mem, &hv);
 
 		if (rc)
@@ -255,7 +260,13 @@ static int vm_setup_devices(struct vm *vm)
 		rc = pci_host_add(&vm->pci, &vm->devices[i].vp.pci, &slot);
 		if (rc)
 			return rc;
+		vm->devices[i].pci_slot = slot;
 		log_info("%s on %s at 00:%02x.0", vm->devices[i].name, od->socket, slot);
+		if (vm->devices[i].has_shm)
+			log_info("%s: shared memory: %llu MiB window at %#llx (%s strategy)",
+				 vm->devices[i].name, (unsigned long long)(vm->devices[i].shm.size / MiB),
+				 (unsigned long long)vm->devices[i].shm.gpa,
+				 shm_strategy_name(vm->devices[i].shm.strategy));
 	}
 	return 0;
 }

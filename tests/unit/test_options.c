@@ -144,6 +144,49 @@ START_TEST(devices)
 }
 END_TEST
 
+START_TEST(shared_memory)
+{
+	ck_assert_int_eq(parse("--kernel", "bz", NULL), OPTIONS_RUN);
+	ck_assert_int_eq(o.shm_strategy, SHM_STRATEGY_SLOT);
+	ck_assert_ptr_null(o.api_socket);
+	ck_assert_int_eq(parse("--kernel", "bz", "--shm-strategy", "window", "--api-socket", "/run/a",
+			       "--device", "vhost-user,socket=s,virtio-id=26,queues=2,shm=0:1G,shm=255:4K",
+			       "--fs", "socket=f,shm=0:2M", NULL),
+			 OPTIONS_RUN);
+	ck_assert_int_eq(o.shm_strategy, SHM_STRATEGY_WINDOW);
+	ck_assert_str_eq(o.api_socket, "/run/a");
+	ck_assert_uint_eq(o.devices[0].nr_shm, 2);
+	ck_assert_uint_eq(o.devices[0].shm_id[0], 0);
+	ck_assert_uint_eq(o.devices[0].shm_size[0], 1ULL << 30);
+	ck_assert_uint_eq(o.devices[0].shm_id[1], 255);
+	ck_assert_uint_eq(o.devices[0].shm_size[1], 4096);
+	ck_assert_uint_eq(o.devices[1].nr_shm, 1);
+	ck_assert_uint_eq(o.devices[1].shm_size[0], 2 << 20);
+
+	static const char *const bad[][2] = {
+		{ "shm=0", "not ID:SIZE" },
+		{ "shm=256:4K", "region id '256'" },
+		{ "shm=x:4K", "region id 'x'" },
+		{ "shm=0:0", "size '0'" },
+		{ "shm=0:5000", "size '5000'" },
+		{ "shm=0:64G", "size '64G'" },
+		{ "shm=0:4K,shm=0:8K", "region 0 given twice" },
+		{ "shm=0:4K,shm=1:4K,shm=2:4K,shm=3:4K,shm=4:4K", "at most 4" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char arg[128];
+
+		snprintf(arg, sizeof(arg), "socket=s,%s", bad[i][0]);
+		ck_assert_int_eq(parse("--kernel", "bz", "--fs", arg, NULL), -EINVAL);
+		ck_assert_msg(strstr(errbuf, "--fs") && strstr(errbuf, bad[i][1]), "%s: %s", bad[i][0], errbuf);
+	}
+	ck_assert_int_eq(parse("--kernel", "bz", "--shm-strategy", "slots", NULL), -EINVAL);
+	ck_assert(strstr(errbuf, "--shm-strategy") && strstr(errbuf, "'slots'"));
+	ck_assert_int_eq(parse("--kernel", "bz", "--api-socket", "", NULL), -EINVAL);
+	ck_assert(strstr(errbuf, "--api-socket"));
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
 	ck_assert_int_eq(parse("--help", NULL), OPTIONS_EXIT);
@@ -161,6 +204,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, errors_name_the_option);
 	tcase_add_test(tc, flat_excludes_initrd);
 	tcase_add_test(tc, devices);
+	tcase_add_test(tc, shared_memory);
 	tcase_add_test(tc, help_and_version);
 	suite_add_tcase(s, tc);
 	return s;

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,6 +226,138 @@ START_TEST(driver_ok_and_needs_reset)
 }
 END_TEST
 
+/* ---- a function with a shared-memory BAR ---- */
+
+static int shm_reads, shm_writes, moves;
+static uint64_t moved_to;
+
+static void shm_read(void *opaque, uint64_t off, void *data, uint32_t len)
+{
+	(void)opaque;
+	(void)off;
+	memset(data, 0, len);
+	shm_reads++;
+}
+
+static void shm_write(void *opaque, uint64_t off, const void *data, uint32_t len)
+{
+	(void)opaque;
+	(void)off;
+	(void)data;
+	(void)len;
+	shm_writes++;
+}
+
+static void o_moved(struct virtio_pci *v, int bar, uint64_t old, uint64_t new_addr)
+{
+	(void)v;
+	(void)old;
+	if (bar == VPCI_SHM_BAR) {
+		moves++;
+		moved_to = new_addr;
+	}
+}
+
+static const struct bus_ops shm_ops = { .read = shm_read, .write = shm_write };
+static const struct virtio_pci_ops shm_vops = { .config_read = o_cfg_read, .bar_moved = o_moved };
+
+static void shm_setup(void)
+{
+	static const uint16_t sizes[2] = { 128, 128 };
+	static const struct virtio_pci_shm regions[2] = {
+		{ .id = 0, .offset = 0, .length = 6ULL << 20 },
+		{ .id = 9, .offset = 1ULL << 33, .length = 1ULL << 33 }, /* needs the high dwords */
+	};
+	struct virtio_pci_params p = {
+		.name = "vshm", .virtio_id = 26, .pci_class = 0x018000, .num_queues = 2,
+		.queue_sizes = sizes, .config_size = 8, .common_ops = &cops, .msix_ops = &mops,
+		.ops = &shm_vops, .opaque = &own, .shm_bar_size = 1ULL << 34, .nr_shm = 2,
+		.shm = regions, .shm_ops = &shm_ops,
+	};
+
+	memset(&own, 0, sizeof(own));
+	shm_reads = shm_writes = moves = 0;
+	bus_init(&pio, "pio");
+	bus_init(&mmio, "mmio");
+	ck_assert_int_eq(pci_host_init(&host, &pio, &mmio, 0x400000000ULL, 1ULL << 36), 0);
+	ck_assert_int_eq(virtio_pci_init(&vp, &p), 0);
+	ck_assert_int_eq(pci_host_add(&host, &vp.pci, &slot), 0);
+}
+
+START_TEST(shm_bar_and_caps)
+{
+	uint64_t bar, lo = cfg(0x18, 4), hi = cfg(0x1c, 4);
+	unsigned int found = 0;
+	uint32_t v = 0;
+
+	/* 64-bit prefetchable memory BAR, naturally aligned in the 64-bit window. */
+	ck_assert_uint_eq(lo & 0xf, PCI_BAR_MEM64 | PCI_BAR_PREFETCH);
+	bar = (hi << 32) | (lo & ~0xfULL);
+	ck_assert_uint_ge(bar, 0x400000000ULL);
+	ck_assert_uint_eq(bar % (1ULL << 34), 0);
+	for (uint32_t p = cfg(PCI_CAPABILITY_LIST, 1); p; p = cfg(p + 1, 1)) {
+		uint64_t off, len;
+
+		if (cfg(p, 1) != 0x09 || cfg(p + 3, 1) != VIRTIO_PCI_CAP_SHARED_MEMORY_CFG)
+			continue;
+		ck_assert_uint_eq(cfg(p + 2, 1), 24); /* Linux insists on struct virtio_pci_cap64 */
+		ck_assert_uint_eq(cfg(p + 4, 1), VPCI_SHM_BAR);
+		off = cfg(p + 8, 4) | (uint64_t)cfg(p + 16, 4) << 32;
+		len = cfg(p + 12, 4) | (uint64_t)cfg(p + 20, 4) << 32;
+		if (cfg(p + 5, 1) == 0) {
+			ck_assert_uint_eq(off, 0);
+			ck_assert_uint_eq(len, 6ULL << 20);
+		} else {
+			ck_assert_uint_eq(cfg(p + 5, 1), 9);
+			ck_assert_uint_eq(off, 1ULL << 33);
+			ck_assert_uint_eq(len, 1ULL << 33);
+		}
+		found++;
+	}
+	ck_assert_uint_eq(found, 2);
+	/* Accesses no slot takes reach the owner's bus ops. */
+	ck_assert(bus_read(&mmio, bar + 4096, &v, 4));
+	ck_assert(bus_write(&mmio, bar + 8, &v, 4));
+	ck_assert_int_eq(shm_reads, 1);
+	ck_assert_int_eq(shm_writes, 1);
+	/* Sizing the BAR and moving it is reported. */
+	ck_assert_int_eq(moves, 1);
+	ck_assert_uint_eq(moved_to, bar);
+	v = PCI_COMMAND_MEMORY;
+	pci_config_write(&vp.pci, PCI_COMMAND, &(uint16_t){ 0 }, 2);
+	ck_assert_int_eq(moves, 2);
+	ck_assert_uint_eq(moved_to, PCI_BAR_UNMAPPED);
+	pci_config_write(&vp.pci, 0x1c, &(uint32_t){ (uint32_t)(bar >> 32) + 4 }, 4);
+	pci_config_write(&vp.pci, PCI_COMMAND, &(uint16_t){ PCI_COMMAND_MEMORY }, 2);
+	ck_assert_int_eq(moves, 3);
+	ck_assert_uint_eq(moved_to, bar + (4ULL << 32));
+}
+END_TEST
+
+START_TEST(shm_refused_layouts)
+{
+	struct virtio_pci v2;
+	static const uint16_t sizes[1] = { 128 };
+	struct virtio_pci_shm r[5] = { { .id = 0, .offset = 0, .length = 1 << 21 } };
+	struct virtio_pci_params p = {
+		.name = "bad", .virtio_id = 26, .num_queues = 1, .queue_sizes = sizes,
+		.common_ops = &cops, .msix_ops = &mops, .ops = &shm_vops, .opaque = &own,
+		.shm_bar_size = 1 << 21, .nr_shm = 1, .shm = r, .shm_ops = &shm_ops,
+	};
+
+	r[0].length = (1 << 21) + 4096; /* longer than the BAR */
+	ck_assert_int_eq(virtio_pci_init(&v2, &p), -EINVAL);
+	r[0].length = 1 << 21;
+	p.shm_bar_size = 3 << 20; /* not a power of two */
+	ck_assert_int_lt(virtio_pci_init(&v2, &p), 0);
+	p.shm_bar_size = 1 << 21;
+	p.nr_shm = 5;
+	ck_assert_int_eq(virtio_pci_init(&v2, &p), -EINVAL);
+	p.nr_shm = 0;
+	ck_assert_int_eq(virtio_pci_init(&v2, &p), -EINVAL);
+}
+END_TEST
+
 static Suite *virtio_pci_suite(void)
 {
 	Suite *s = suite_create("virtio_pci");
@@ -235,6 +368,12 @@ static Suite *virtio_pci_suite(void)
 	tcase_add_test(tc, bar_regions);
 	tcase_add_test(tc, msix_through_config_and_bar);
 	tcase_add_test(tc, driver_ok_and_needs_reset);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("shared memory");
+	tcase_add_checked_fixture(tc, shm_setup, teardown);
+	tcase_add_test(tc, shm_bar_and_caps);
+	tcase_add_test(tc, shm_refused_layouts);
 	suite_add_tcase(s, tc);
 	return s;
 }

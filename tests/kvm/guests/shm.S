@@ -1,0 +1,136 @@
+/* The shared-memory BAR end to end, with tests/kvm/shm-backend.c on the other
+ * side: the mappings are the channel between the two (offsets and values are
+ * shm-backend's). Finds the first virtio device by scanning bus 0, maps the
+ * GiB holding its BAR 2 with 2 MiB pages, and reports on COM1. */
+#include "report.inc"
+	.set PCI_ADDR, 0xcf8
+	.set PCI_DATA, 0xcfc
+	.set PD_NEW, 0x400000	/* a page directory for the BAR's GiB */
+	.set OFF_C, 0x100000
+	.set OFF_B, 0x200000
+	.set MAGIC1, 0x53484d31
+	.set MAGIC2, 0x53484d32
+	.set MAGIC6, 0x53484d36
+
+/* eax = config dword at offset \reg of the function r12d addresses */
+	.macro CFGREAD reg
+	mov eax, r12d
+	or eax, \reg
+	mov dx, PCI_ADDR
+	out dx, eax
+	mov dx, PCI_DATA
+	in eax, dx
+	.endm
+
+/* Spin until the qword at \addr equals \val (a sign-extended imm32). */
+	.macro WAIT addr, val
+1:	pause
+	cmp qword ptr \addr, \val
+	jne 1b
+	.endm
+
+	.globl _start
+_start:
+	mov r12d, 0x80000800	/* 00:01.0 */
+find:	CFGREAD 0
+	cmp ax, 0x1af4
+	je found
+	add r12d, 0x800
+	cmp r12d, 0x80010000
+	jb find
+	PUTS nodev
+	RESET
+found:	CFGREAD 0x10
+	and eax, 0xfffffff0
+	mov r13d, eax		/* BAR 0: common config */
+	CFGREAD 0x1c
+	mov r14d, eax
+	shl r14, 32
+	CFGREAD 0x18
+	and eax, 0xfffffff0
+	or r14, rax		/* BAR 2: the window */
+	PUTS bar
+	mov rax, r14
+	call puthex
+
+	/* Map the GiB holding the window: PDPT[window >> 30] -> PD_NEW, 2 MiB pages. */
+	mov rax, cr3
+	and rax, -4096
+	mov rax, [rax]
+	and rax, -4096		/* the PDPT */
+	mov rcx, r14
+	shr rcx, 30
+	mov rdx, PD_NEW | 3
+	mov [rax + rcx * 8], rdx
+	shl rcx, 30
+	or rcx, 0x83		/* present, writable, 2 MiB */
+	mov rdi, PD_NEW
+	mov esi, 512
+2:	mov [rdi], rcx
+	add rcx, 0x200000
+	add rdi, 8
+	dec esi
+	jnz 2b
+	mov rax, cr3
+	mov cr3, rax
+
+	/* Phase 1: the backend's data, and ours into its memfd. */
+	WAIT [r14], MAGIC1
+	mov rax, [r14 + 8]
+	mov rbx, 0x1122334455667788
+	cmp rax, rbx
+	jne fail
+	PUTS p1
+	mov qword ptr [r14 + 16], 0xC0FFEE
+	mov qword ptr [r14 + 4096], 0xDEAD
+	mov qword ptr [r14 + 24], 1
+
+	/* Phase 2: A unmapped reads zeros; writes to read-only B and to a hole. */
+	WAIT [r14 + OFF_B], MAGIC2
+	WAIT [r14], 0
+	PUTS p2
+	mov qword ptr [r14 + OFF_B + 8], 0x99
+	mov qword ptr [r14 + 16], 0x77
+	PUTS ro
+	mov rax, [r14 + OFF_B + 8]
+	call puthex
+	PUTS hole
+	mov rax, [r14 + 16]
+	call puthex
+	mov qword ptr [r14 + OFF_C], 2
+
+	/* Phase 3: the backend sent its bad requests; phase 4: its cycles. */
+	WAIT [r14 + OFF_C + 8], 3
+	PUTS p3
+	WAIT [r14 + OFF_C + 8], 4
+	PUTS p4
+
+	/* Phase 5: reset the device (device_status = 0): the mappings go at once. */
+	mov byte ptr [r13 + 20], 0
+	cmp qword ptr [r14 + OFF_C], 0
+	jne fail
+	PUTS p5
+
+	/* Phase 6: mapped again, then the backend disconnects. */
+	WAIT [r14 + OFF_C], MAGIC6
+	mov qword ptr [r14 + OFF_C + 16], 6
+	WAIT [r14 + OFF_C], 0
+	PUTS ok
+	/* The backend ends the VM through the control socket. */
+3:	hlt
+	jmp 3b
+
+fail:	PUTS bad
+	RESET
+
+nodev:	.asciz "SHMVM-TINY shm FAIL: no virtio device\n"
+bar:	.asciz "SHMVM-TINY shm window at "
+p1:	.asciz "SHMVM-TINY shm phase 1: read the backend's data\n"
+p2:	.asciz "SHMVM-TINY shm phase 2: the unmapped range reads zeros\n"
+ro:	.asciz "SHMVM-TINY shm read-only readback "
+hole:	.asciz "SHMVM-TINY shm hole readback "
+p3:	.asciz "SHMVM-TINY shm phase 3: running after the bad requests\n"
+p4:	.asciz "SHMVM-TINY shm phase 4: cycles done\n"
+p5:	.asciz "SHMVM-TINY shm phase 5: the reset dropped the mappings\n"
+ok:	.asciz "SHMVM-TINY shm OK\n"
+bad:	.asciz "SHMVM-TINY shm FAIL\n"

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * shm-backend: a vhost-user backend, built on shmvm's backend library, that
+ * drives a real shmvm through SHMEM_MAP/SHMEM_UNMAP while the tiny guest
+ * guests/shm.S reads and writes the shared-memory BAR. The mappings
+ * themselves are the channel between the two (see the phases below); the
+ * control socket is how this program checks shmvm's side.
+ *
+ *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES]
+ *
+ * Prints one line per check ("ok ..." / "FAIL ...") and exits 0 when all
+ * passed. Region 0 is 4 MiB; the guest knows these offsets:
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vhost/backend.h"
+#include "vhost/sock.h"
+
+#define PAGE 4096ULL
+#define REGION_SIZE (4ULL << 20)
+#define OFF_A 0x000000ULL  /* phase 1: RW data, two pages */
+#define OFF_C 0x100000ULL  /* mailbox, RW */
+#define OFF_B 0x200000ULL  /* phase 2: read-only */
+#define OFF_D 0x300000ULL  /* the map/unmap cycles */
+#define MAGIC1 0x53484d31ULL
+#define MAGIC2 0x53484d32ULL
+#define MAGIC6 0x53484d36ULL
+#define WAIT_MS 120000
+
+static const char *api_path, *strategy;
+static struct vu_backend be;
+static int failed;
+
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	failed |= !ok;
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAIL ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	exit(1);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* A memfd of @pages pages, mapped here too. */
+struct buf {
+	int fd;
+	volatile uint64_t *p;
+	struct stat st;
+};
+
+static struct buf buf_new(const char *name, unsigned int pages)
+{
+	struct buf b;
+
+	b.fd = memfd_create(name, MFD_CLOEXEC);
+	if (b.fd < 0 || ftruncate(b.fd, (off_t)(pages * PAGE)) || fstat(b.fd, &b.st))
+		die("memfd %s: %s", name, strerror(errno));
+	b.p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, 0);
+	if (b.p == MAP_FAILED)
+		die("mmap %s: %s", name, strerror(errno));
+	return b;
+}
+
+/* Wait until *@p == @v (the guest's doing). */
+static void wait_for(volatile uint64_t *p, uint64_t v, const char *what)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (*p != v) {
+		if (now_ms() > end)
+			die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
+		usleep(1000);
+	}
+}
+
+/* ---- the control socket ---- */
+
+static json_object *api(const char *cmd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[1 << 16];
+	size_t len = 0;
+	json_object *reply;
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", api_path);
+	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
+		die("api %s: connect %s: %s", cmd, api_path, strerror(errno));
+	dprintf(s, "{\"cmd\":\"%s\"}\n", cmd);
+	while (len < sizeof(line) - 1) {
+		ssize_t n = read(s, line + len, sizeof(line) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(line, '\n', len))
+			break;
+	}
+	close(s);
+	line[len] = '\0';
+	reply = json_tokener_parse(line);
+	if (!reply || !json_object_get_boolean(json_object_object_get(reply, "ok")))
+		die("api %s: bad reply '%s'", cmd, line);
+	return reply;
+}
+
+static int64_t jint(json_object *o, const char *path)
+{
+	char copy[128], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *k = strtok_r(copy, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(o, k, &o))
+			die("api: no %s", path);
+	return json_object_get_int64(o);
+}
+
+/* The live mappings of region 0 of device 0, as the control socket reports them. */
+static json_object *api_mappings(json_object **keep)
+{
+	json_object *devs, *regs;
+
+	*keep = api("regions");
+	if (!json_object_object_get_ex(*keep, "devices", &devs) || json_object_array_length(devs) != 1)
+		die("api regions: not one device");
+	if (!json_object_object_get_ex(json_object_array_get_idx(devs, 0), "regions", &regs) ||
+	    json_object_array_length(regs) != 1)
+		die("api regions: not one region");
+	return json_object_object_get(json_object_array_get_idx(regs, 0), "mappings");
+}
+
+static size_t live_mappings(void)
+{
+	json_object *keep, *maps = api_mappings(&keep);
+	size_t n = json_object_array_length(maps);
+
+	json_object_put(keep);
+	return n;
+}
+
+static int count_fds(int pid)
+{
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		die("%s: %s", path, strerror(errno));
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2;
+}
+
+/*
+ * shmvm's fd count once our last control-socket connection is gone from it
+ * (it closes that fd when its loop sees the hang-up): up to 5 s for @want.
+ */
+static int settled_fds(int pid, int want)
+{
+	uint64_t end = now_ms() + 5000;
+	int n;
+
+	usleep(50000);
+	while ((n = count_fds(pid)) != want && want >= 0 && now_ms() < end)
+		usleep(10000);
+	return n;
+}
+
+/* ---- raw backend-channel messages, for the malformed ones ---- */
+
+static int raw(uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
+	       size_t nfds, uint64_t *reply)
+{
+	struct vu_msg m;
+	int rc;
+
+	pthread_mutex_lock(&be.req_lock);
+	rc = vu_msg_send(be.req_fd, req, flags, payload, size, fds, nfds);
+	if (!rc) {
+		rc = vu_msg_recv(be.req_fd, &m, 10000);
+		if (rc > 0) {
+			vu_msg_close_fds(&m);
+			rc = m.hdr.request == req && m.hdr.size == 8 ? 0 : -EPROTO;
+			*reply = m.payload.u64;
+		} else if (rc == 0) {
+			rc = -ECONNRESET;
+		}
+	}
+	pthread_mutex_unlock(&be.req_lock);
+	return rc;
+}
+
+/* Send a bad request (VU_VERSION is added unless @flags has version bits): it must be refused. */
+static void expect_refusal(const char *what, uint32_t req, uint32_t flags, const void *payload,
+			   uint32_t size, int fd, int want)
+{
+	uint64_t r = 0;
+	int rc;
+
+	if (!(flags & 0x3))
+		flags |= VU_VERSION;
+	rc = raw(req, flags, payload, size, &fd, fd >= 0, &r);
+	if (want)
+		check(rc == 0 && (int64_t)r == want, "%s refused with %lld (want %d)", what,
+		      (long long)(int64_t)r, want);
+	else
+		check(rc == 0 && r != 0, "%s refused with %lld", what, (long long)(int64_t)r);
+}
+
+static void bad_requests(const struct buf *a, const struct buf *ro_file)
+{
+	int pipefd[2];
+	struct {
+		const char *what;
+		uint8_t shmid;
+		uint64_t fd_off, off, len, flags;
+		int fd;
+		int want; /* 0: any refusal */
+	} cases[] = {
+		{ "unknown shmid", 5, 0, 0, PAGE, 1, a->fd, -EINVAL },
+		{ "zero length", 0, 0, OFF_D, 0, 1, a->fd, -EINVAL },
+		{ "unaligned shm_offset", 0, 0, OFF_D + 512, PAGE, 1, a->fd, -EINVAL },
+		{ "unaligned fd_offset", 0, 100, OFF_D, PAGE, 1, a->fd, -EINVAL },
+		{ "unaligned length", 0, 0, OFF_D, PAGE + 1, 1, a->fd, -EINVAL },
+		{ "past the region's end", 0, 0, REGION_SIZE - PAGE, 2 * PAGE, 1, a->fd, -ERANGE },
+		{ "at the region's end", 0, 0, REGION_SIZE, PAGE, 1, a->fd, -ERANGE },
+		{ "shm_offset + len overflow", 0, 0, UINT64_MAX - PAGE + 1, 2 * PAGE, 1, a->fd, -EOVERFLOW },
+		{ "fd_offset + len overflow", 0, UINT64_MAX - PAGE + 1, OFF_D, 2 * PAGE, 1, a->fd, -EOVERFLOW },
+		{ "overlap by one page", 0, 0, OFF_C - PAGE, 2 * PAGE, 1, a->fd, -EEXIST },
+		{ "overlap exactly", 0, 0, OFF_C, PAGE, 1, a->fd, -EEXIST },
+		{ "unknown flag bits", 0, 0, OFF_D, PAGE, 0x100000001ULL, a->fd, -EINVAL },
+		{ "read-write map of a read-only file", 0, 0, OFF_D, PAGE, 1, ro_file->fd, -EACCES },
+		{ "pipe", 0, 0, OFF_D, PAGE, 0, -2, -ENODEV },
+	};
+	struct vu_mmap mm;
+
+	if (pipe(pipefd))
+		die("pipe: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[96];
+
+		mm = (struct vu_mmap){ .shmid = cases[i].shmid, .fd_offset = cases[i].fd_off,
+				       .shm_offset = cases[i].off, .len = cases[i].len,
+				       .flags = cases[i].flags };
+		snprintf(what, sizeof(what), "SHMEM_MAP %s", cases[i].what);
+		expect_refusal(what, VU_BACKEND_SHMEM_MAP, VU_FLAG_NEED_REPLY, &mm, sizeof(mm),
+			       cases[i].fd == -2 ? pipefd[0] : cases[i].fd, cases[i].want);
+	}
+	/* UNMAP must match a whole mapping. */
+	mm = (struct vu_mmap){ .shmid = 0, .shm_offset = OFF_C, .len = 2 * PAGE };
+	expect_refusal("SHMEM_UNMAP of more than a mapping", VU_BACKEND_SHMEM_UNMAP, VU_FLAG_NEED_REPLY,
+		       &mm, sizeof(mm), -1, -ENOENT);
+	mm.shm_offset = OFF_D;
+	mm.len = PAGE;
+	expect_refusal("SHMEM_UNMAP of nothing", VU_BACKEND_SHMEM_UNMAP, VU_FLAG_NEED_REPLY, &mm,
+		       sizeof(mm), -1, -ENOENT);
+	mm.shmid = 9;
+	expect_refusal("SHMEM_UNMAP of an unknown shmid", VU_BACKEND_SHMEM_UNMAP, VU_FLAG_NEED_REPLY,
+		       &mm, sizeof(mm), -1, -EINVAL);
+	/* Malformed messages: refused by the codec, the channel goes on. */
+	mm = (struct vu_mmap){ .shmid = 0, .shm_offset = OFF_D, .len = PAGE, .flags = 1 };
+	expect_refusal("SHMEM_MAP without an fd", VU_BACKEND_SHMEM_MAP, VU_FLAG_NEED_REPLY, &mm,
+		       sizeof(mm), -1, -EBADF);
+	expect_refusal("SHMEM_UNMAP with an fd", VU_BACKEND_SHMEM_UNMAP, VU_FLAG_NEED_REPLY, &mm,
+		       sizeof(mm), a->fd, -EBADF);
+	expect_refusal("SHMEM_MAP of 39 bytes", VU_BACKEND_SHMEM_MAP, VU_FLAG_NEED_REPLY, &mm,
+		       sizeof(mm) - 1, a->fd, -EMSGSIZE);
+	expect_refusal("unknown request 99", 99, VU_FLAG_NEED_REPLY, NULL, 0, -1, -EOPNOTSUPP);
+	expect_refusal("unsupported BACKEND_VRING_CALL", VU_BACKEND_VRING_CALL, VU_FLAG_NEED_REPLY,
+		       &(uint64_t){ 0 }, 8, -1, -EOPNOTSUPP);
+	expect_refusal("SHMEM_MAP with a bad version", VU_BACKEND_SHMEM_MAP, 0x3 | VU_FLAG_NEED_REPLY,
+		       &mm, sizeof(mm), a->fd, 0);
+	/* The refusals left nothing behind, and a good request still works. */
+	check(!vu_backend_shmem_map(&be, 0, 0, OFF_D, PAGE, true, a->fd) &&
+	      !vu_backend_shmem_unmap(&be, 0, OFF_D, PAGE), "a good map and unmap after the bad ones");
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* ---- the phases ---- */
+
+static void *script(void *opaque)
+{
+	unsigned long cycles = *(unsigned long *)opaque;
+	struct buf a = buf_new("A", 2), b = buf_new("B", 1), c = buf_new("C", 1), d = buf_new("D", 1);
+	struct buf ro = { .fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC) };
+	uint64_t end = now_ms() + WAIT_MS;
+	json_object *st, *keep, *maps;
+	int fds_before, fds_after, slots_before, api_fds_before, pid;
+	uint64_t t0;
+	bool window = !strcmp(strategy, "window");
+
+	while (be.req_fd < 0 || !(be.protocol_features & (1ULL << VU_PF_SHMEM))) {
+		if (now_ms() > end)
+			die("shmvm never set up the backend channel with SHMEM");
+		usleep(1000);
+	}
+	check(true, "SHMEM negotiated, backend channel up");
+
+	/* Phase 1: the guest reads what we put in A and writes into it. */
+	a.p[0] = MAGIC1;
+	a.p[1] = 0x1122334455667788ULL;
+	check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd), "map A read-write");
+	wait_for(&a.p[3], 1, "the guest's phase 1");
+	check(a.p[2] == 0xC0FFEE && a.p[PAGE / 8] == 0xDEAD, "the guest's writes landed in the memfd");
+
+	/* Phase 2: a mailbox C, a read-only B, and A unmapped. */
+	b.p[0] = MAGIC2;
+	b.p[1] = 0x55;
+	check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C (mailbox)");
+	check(!vu_backend_shmem_map(&be, 0, 0, OFF_B, PAGE, false, b.fd), "map B read-only");
+	check(!vu_backend_shmem_unmap(&be, 0, OFF_A, 2 * PAGE), "unmap A");
+	wait_for(&c.p[0], 2, "the guest's phase 2");
+	check(b.p[1] == 0x55, "the guest's write to read-only B did not reach the file");
+
+	/* Phase 3: every bad request is refused and the VM goes on. */
+	bad_requests(&a, &ro);
+	st = api("status");
+	check(!strcmp(json_object_get_string(json_object_object_get(st, "state")), "running"),
+	      "shmvm still running after the bad requests");
+	json_object_put(st);
+	c.p[1] = 3;
+
+	/* Phase 4: the control socket's view, then map/unmap cycles leave nothing behind. */
+	maps = api_mappings(&keep);
+	check(json_object_array_length(maps) == 2, "control socket lists 2 live mappings (%zu)",
+	      json_object_array_length(maps));
+	for (size_t i = 0; i < json_object_array_length(maps); i++) {
+		json_object *m = json_object_array_get_idx(maps, i);
+		bool rw = jint(m, "shm_offset") == (int64_t)OFF_C;
+		const struct buf *f = rw ? &c : &b;
+		json_object *slot = json_object_object_get(m, "slot");
+
+		check(jint(m, "len") == (int64_t)PAGE && jint(m, "shm_offset") == (int64_t)(rw ? OFF_C : OFF_B) &&
+		      json_object_get_boolean(json_object_object_get(m, "writable")) == rw &&
+		      (uint64_t)jint(m, "ino") == f->st.st_ino && (uint64_t)jint(m, "dev") == f->st.st_dev &&
+		      (window ? slot == NULL : json_object_is_type(slot, json_type_int)),
+		      "mapping at %#llx: length, protection, slot and backing inode as mapped",
+		      (unsigned long long)jint(m, "shm_offset"));
+	}
+	json_object_put(keep);
+	st = api("status");
+	pid = (int)jint(st, "pid");
+	slots_before = (int)jint(st, "memslots.used");
+	api_fds_before = (int)jint(st, "open_fds");
+	json_object_put(st);
+	fds_before = settled_fds(pid, -1);
+	t0 = now_ms();
+	for (unsigned long i = 0; i < cycles; i++) {
+		int rc = vu_backend_shmem_map(&be, 0, 0, OFF_D + (i % 4) * PAGE, PAGE, i & 1, d.fd);
+
+		if (!rc)
+			rc = vu_backend_shmem_unmap(&be, 0, OFF_D + (i % 4) * PAGE, PAGE);
+		if (rc)
+			die("cycle %lu: %s", i, strerror(-rc));
+	}
+	t0 = now_ms() - t0;
+	st = api("status");
+	fds_after = settled_fds(pid, fds_before);
+	check(jint(st, "memslots.used") == slots_before && jint(st, "open_fds") == api_fds_before &&
+	      fds_after == fds_before,
+	      "%lu map/unmap cycles: memory slots %lld (before %d), fds %d (before %d, /proc), "
+	      "%llu ms", cycles, (long long)jint(st, "memslots.used"), slots_before, fds_after,
+	      fds_before, (unsigned long long)t0);
+	json_object_put(st);
+	c.p[1] = 4;
+
+	/* Phase 5: the guest resets the device; every mapping goes. */
+	end = now_ms() + WAIT_MS;
+	while (live_mappings()) {
+		if (now_ms() > end)
+			die("the device reset did not drop the mappings");
+		usleep(10000);
+	}
+	st = api("status");
+	check(true, "device reset dropped every mapping");
+	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
+	      "memory slots after the reset: %lld", (long long)jint(st, "memslots.used"));
+	json_object_put(st);
+
+	/* Phase 6: map again, then disconnect: every mapping goes. */
+	c.p[0] = MAGIC6;
+	check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C again after the reset");
+	wait_for(&c.p[2], 6, "the guest's phase 6");
+	shutdown(be.conn_fd, SHUT_RDWR);
+	end = now_ms() + WAIT_MS;
+	while (live_mappings()) {
+		if (now_ms() > end)
+			die("the disconnect did not drop the mappings");
+		usleep(10000);
+	}
+	st = api("status");
+	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
+	      "disconnect dropped every mapping; memory slots %lld", (long long)jint(st, "memslots.used"));
+	json_object_put(st);
+	json_object_put(api("shutdown"));
+	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
+	fflush(stdout);
+	exit(failed);
+}
+
+static void shmem_config(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
+{
+	(void)opaque;
+	sizes[0] = REGION_SIZE;
+}
+
+static const struct vu_backend_ops ops = {
+	.num_queues = 2,
+	.get_shmem_config = shmem_config,
+};
+
+int main(int argc, char **argv)
+{
+	static unsigned long cycles = 10000;
+	pthread_t t;
+	int rc;
+
+	if (argc < 4 || argc > 5) {
+		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window [CYCLES]\n");
+		return 2;
+	}
+	api_path = argv[2];
+	strategy = argv[3];
+	if (argc == 5)
+		cycles = strtoul(argv[4], NULL, 0);
+	rc = vu_backend_listen(&be, argv[1], &ops, NULL);
+	if (rc)
+		die("listen on %s: %s", argv[1], strerror(-rc));
+	if (pthread_create(&t, NULL, script, &cycles))
+		die("pthread_create");
+	rc = vu_backend_run(&be);
+	/* The frontend going away is phase 6; the script thread ends the process. */
+	pause();
+	return 0;
+}
