@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/compiler.h"
 #include "vhost/backend.h"
 #include "vhost/sock.h"
 
@@ -44,6 +45,9 @@
 static const char *api_path, *strategy;
 static struct vu_backend be;
 static int failed;
+
+static void check(bool ok, const char *fmt, ...) __printf(2, 3);
+static void die(const char *fmt, ...) __printf(1, 2);
 
 static void check(bool ok, const char *fmt, ...)
 {
@@ -207,6 +211,34 @@ static int settled_fds(int pid, int want)
 	return n;
 }
 
+/* The guest-physical address of device 0's window. */
+static uint64_t window_gpa(void)
+{
+	json_object *keep = api("regions"), *devs = json_object_object_get(keep, "devices");
+	uint64_t gpa = (uint64_t)jint(json_object_array_get_idx(devs, 0), "window.gpa");
+
+	json_object_put(keep);
+	return gpa;
+}
+
+/* After the BAR move: the window is at @gpa and every mapping still has its slot. */
+static void check_moved(bool window, uint64_t gpa)
+{
+	json_object *keep, *maps = api_mappings(&keep);
+	size_t n = json_object_array_length(maps);
+	bool slots = true;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *slot = json_object_object_get(json_object_array_get_idx(maps, i), "slot");
+
+		slots &= window ? slot == NULL : json_object_is_type(slot, json_type_int);
+	}
+	json_object_put(keep);
+	check(window_gpa() == gpa && n == 2 && slots,
+	      "window moved with BAR 2 to %#llx, its 2 mappings kept their slots",
+	      (unsigned long long)gpa);
+}
+
 /* ---- raw backend-channel messages, for the malformed ones ---- */
 
 static int raw(uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
@@ -328,7 +360,7 @@ static void *script(void *opaque)
 	uint64_t end = now_ms() + WAIT_MS;
 	json_object *st, *keep, *maps;
 	int fds_before, fds_after, slots_before, api_fds_before, pid;
-	uint64_t t0;
+	uint64_t t0, gpa_before;
 	bool window = !strcmp(strategy, "window");
 
 	while (be.req_fd < 0 || !(be.protocol_features & (1ULL << VU_PF_SHMEM))) {
@@ -380,6 +412,7 @@ static void *script(void *opaque)
 		      (unsigned long long)jint(m, "shm_offset"));
 	}
 	json_object_put(keep);
+	gpa_before = window_gpa();
 	st = api("status");
 	pid = (int)jint(st, "pid");
 	slots_before = (int)jint(st, "memslots.used");
@@ -405,6 +438,11 @@ static void *script(void *opaque)
 	      fds_before, (unsigned long long)t0);
 	json_object_put(st);
 	c.p[1] = 4;
+
+	/* Phase 4b: the guest moves BAR 2 by 4 GiB; the window and its slots follow. */
+	wait_for(&c.p[3], 0x4d4f5645, "the guest's BAR move");
+	check_moved(window, gpa_before + (4ULL << 30));
+	c.p[1] = 5;
 
 	/* Phase 5: the guest resets the device; every mapping goes. */
 	end = now_ms() + WAIT_MS;

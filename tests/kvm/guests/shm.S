@@ -53,26 +53,10 @@ found:	CFGREAD 0x10
 	mov rax, r14
 	call puthex
 
-	/* Map the GiB holding the window: PDPT[window >> 30] -> PD_NEW, 2 MiB pages. */
-	mov rax, cr3
-	and rax, -4096
-	mov rax, [rax]
-	and rax, -4096		/* the PDPT */
-	mov rcx, r14
-	shr rcx, 30
-	mov rdx, PD_NEW | 3
-	mov [rax + rcx * 8], rdx
-	shl rcx, 30
-	or rcx, 0x83		/* present, writable, 2 MiB */
+	/* Map the GiB holding the window. */
+	mov rax, r14
 	mov rdi, PD_NEW
-	mov esi, 512
-2:	mov [rdi], rcx
-	add rcx, 0x200000
-	add rdi, 8
-	dec esi
-	jnz 2b
-	mov rax, cr3
-	mov cr3, rax
+	call map_gib
 
 	/* Phase 1: the backend's data, and ours into its memfd. */
 	WAIT [r14], MAGIC1
@@ -105,6 +89,31 @@ found:	CFGREAD 0x10
 	WAIT [r14 + OFF_C + 8], 4
 	PUTS p4
 
+	/* Phase 4b: move BAR 2 up by 4 GiB; the live mappings move with it. */
+	mov r15, 0x100000000
+	add r15, r14
+	mov rax, r15
+	mov rdi, PD_NEW + 0x1000
+	call map_gib
+	mov eax, r12d
+	or eax, 0x1c
+	mov dx, PCI_ADDR
+	out dx, eax
+	mov rax, r15
+	shr rax, 32
+	mov dx, PCI_DATA
+	out dx, eax
+	mov r14, r15
+	cmp qword ptr [r14 + OFF_B], MAGIC2
+	jne fail
+	cmp qword ptr [r14 + OFF_C + 8], 4
+	jne fail
+	PUTS moved
+	mov rax, r14
+	call puthex
+	mov qword ptr [r14 + OFF_C + 24], 0x4d4f5645
+	WAIT [r14 + OFF_C + 8], 5
+
 	/* Phase 5: reset the device (device_status = 0): the mappings go at once. */
 	mov byte ptr [r13 + 20], 0
 	cmp qword ptr [r14 + OFF_C], 0
@@ -123,6 +132,29 @@ found:	CFGREAD 0x10
 fail:	PUTS bad
 	RESET
 
+/* Identity-map the GiB holding rax with 2 MiB pages, using the page directory at rdi. */
+map_gib:
+	mov rcx, rax
+	shr rcx, 30
+	mov rax, cr3
+	and rax, -4096
+	mov rax, [rax]
+	and rax, -4096		/* the PDPT (the GiB must be below 512 GiB) */
+	mov rdx, rdi
+	or rdx, 3
+	mov [rax + rcx * 8], rdx
+	shl rcx, 30
+	or rcx, 0x83		/* present, writable, 2 MiB */
+	mov esi, 512
+1:	mov [rdi], rcx
+	add rcx, 0x200000
+	add rdi, 8
+	dec esi
+	jnz 1b
+	mov rax, cr3
+	mov cr3, rax
+	ret
+
 nodev:	.asciz "SHMVM-TINY shm FAIL: no virtio device\n"
 bar:	.asciz "SHMVM-TINY shm window at "
 p1:	.asciz "SHMVM-TINY shm phase 1: read the backend's data\n"
@@ -131,6 +163,7 @@ ro:	.asciz "SHMVM-TINY shm read-only readback "
 hole:	.asciz "SHMVM-TINY shm hole readback "
 p3:	.asciz "SHMVM-TINY shm phase 3: running after the bad requests\n"
 p4:	.asciz "SHMVM-TINY shm phase 4: cycles done\n"
+moved:	.asciz "SHMVM-TINY shm phase 4b: mappings followed BAR 2 to "
 p5:	.asciz "SHMVM-TINY shm phase 5: the reset dropped the mappings\n"
 ok:	.asciz "SHMVM-TINY shm OK\n"
 bad:	.asciz "SHMVM-TINY shm FAIL\n"
