@@ -334,6 +334,13 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 	mm = (struct vu_mmap){ .shmid = 0, .shm_offset = OFF_D, .len = PAGE, .flags = 1 };
 	expect_refusal("SHMEM_MAP without an fd", VU_BACKEND_SHMEM_MAP, VU_FLAG_NEED_REPLY, &mm,
 		       sizeof(mm), -1, -EBADF);
+	{
+		int two[2] = { a->fd, a->fd };
+		uint64_t r = 0;
+
+		check(!raw(VU_BACKEND_SHMEM_MAP, VU_VERSION | VU_FLAG_NEED_REPLY, &mm, sizeof(mm), two, 2, &r) &&
+		      (int64_t)r == -EBADF, "SHMEM_MAP with two fds refused with %lld", (long long)(int64_t)r);
+	}
 	expect_refusal("SHMEM_UNMAP with an fd", VU_BACKEND_SHMEM_UNMAP, VU_FLAG_NEED_REPLY, &mm,
 		       sizeof(mm), a->fd, -EBADF);
 	expect_refusal("SHMEM_MAP of 39 bytes", VU_BACKEND_SHMEM_MAP, VU_FLAG_NEED_REPLY, &mm,
@@ -457,7 +464,13 @@ static void *script(void *opaque)
 	      "memory slots after the reset: %lld", (long long)jint(st, "memslots.used"));
 	json_object_put(st);
 
-	/* Phase 6: map again, then disconnect: every mapping goes. */
+	/* Phase 6: once the guest has checked and moved BAR 2 back, map again, then disconnect. */
+	end = now_ms() + WAIT_MS;
+	while (window_gpa() != gpa_before) {
+		if (now_ms() > end)
+			die("the guest never moved BAR 2 back");
+		usleep(10000);
+	}
 	c.p[0] = MAGIC6;
 	check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C again after the reset");
 	wait_for(&c.p[2], 6, "the guest's phase 6");
@@ -472,6 +485,12 @@ static void *script(void *opaque)
 	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
 	      "disconnect dropped every mapping; memory slots %lld", (long long)jint(st, "memslots.used"));
 	json_object_put(st);
+	end = now_ms() + WAIT_MS;
+	while (window_gpa() != gpa_before + (4ULL << 30)) {
+		if (now_ms() > end)
+			die("the guest never said it saw the disconnect");
+		usleep(10000);
+	}
 	json_object_put(api("shutdown"));
 	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
 	fflush(stdout);

@@ -323,7 +323,6 @@ START_TEST(shm_bar_and_caps)
 	/* Sizing the BAR and moving it is reported. */
 	ck_assert_int_eq(moves, 1);
 	ck_assert_uint_eq(moved_to, bar);
-	v = PCI_COMMAND_MEMORY;
 	pci_config_write(&vp.pci, PCI_COMMAND, &(uint16_t){ 0 }, 2);
 	ck_assert_int_eq(moves, 2);
 	ck_assert_uint_eq(moved_to, PCI_BAR_UNMAPPED);
@@ -331,6 +330,13 @@ START_TEST(shm_bar_and_caps)
 	pci_config_write(&vp.pci, PCI_COMMAND, &(uint16_t){ PCI_COMMAND_MEMORY }, 2);
 	ck_assert_int_eq(moves, 3);
 	ck_assert_uint_eq(moved_to, bar + (4ULL << 32));
+	/* Moved with decoding on, by its high dword alone, as a guest may. */
+	pci_config_write(&vp.pci, 0x1c, &(uint32_t){ (uint32_t)(bar >> 32) + 8 }, 4);
+	ck_assert_int_eq(moves, 4);
+	ck_assert_uint_eq(moved_to, bar + (8ULL << 32));
+	ck_assert(!bus_read(&mmio, bar + (4ULL << 32) + 4096, &v, 4));
+	ck_assert(bus_read(&mmio, bar + (8ULL << 32) + 4096, &v, 4));
+	ck_assert_int_eq(shm_reads, 2);
 }
 END_TEST
 

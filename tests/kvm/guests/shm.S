@@ -90,6 +90,7 @@ found:	CFGREAD 0x10
 	PUTS p4
 
 	/* Phase 4b: move BAR 2 up by 4 GiB; the live mappings move with it. */
+	mov rbp, r14		/* where it was, for phase 5 */
 	mov r15, 0x100000000
 	add r15, r14
 	mov rax, r15
@@ -119,13 +120,31 @@ found:	CFGREAD 0x10
 	cmp qword ptr [r14 + OFF_C], 0
 	jne fail
 	PUTS p5
+	/* Tell the backend (it watches the window's address): BAR 2 back where it was. */
+	mov eax, r12d
+	or eax, 0x1c
+	mov dx, PCI_ADDR
+	out dx, eax
+	mov rax, rbp
+	shr rax, 32
+	mov dx, PCI_DATA
+	out dx, eax
+	mov r14, rbp
 
 	/* Phase 6: mapped again, then the backend disconnects. */
 	WAIT [r14 + OFF_C], MAGIC6
 	mov qword ptr [r14 + OFF_C + 16], 6
 	WAIT [r14 + OFF_C], 0
 	PUTS ok
-	/* The backend ends the VM through the control socket. */
+	/* Tell the backend, which ends the VM through the control socket: BAR 2 up again. */
+	mov eax, r12d
+	or eax, 0x1c
+	mov dx, PCI_ADDR
+	out dx, eax
+	mov rax, r15
+	shr rax, 32
+	mov dx, PCI_DATA
+	out dx, eax
 3:	hlt
 	jmp 3b
 
