@@ -4,10 +4,7 @@
 # what the guest reports. Needs /dev/kvm (exit 77 without it).
 set -u
 shmvm=$1 guest=$2
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
-	exit 77
-fi
+. "$(dirname "$0")/../need-kvm.sh"
 for f in vmlinuz vmlinux initramfs.img; do
 	if ! [ -r "$guest/$f" ]; then
 		echo "FAIL: $guest/$f missing (run tools/mkguest $guest)"

@@ -6,10 +6,7 @@
 # GET_SHMEM_CONFIG (shmvm-fsd --dax-window 64M). Needs /dev/kvm.
 set -u
 shmvm=$1 guest=$2 fsd=$3 strategy=$4 shm=${5:-}
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
-	exit 77
-fi
+. "$(dirname "$0")/../need-kvm.sh"
 tmp=$(mktemp -d)
 vpid=
 trap '[ -n "$vpid" ] && kill "$vpid" 2>/dev/null; rm -rf "$tmp"' EXIT

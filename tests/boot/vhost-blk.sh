@@ -5,10 +5,7 @@
 # image. Needs /dev/kvm (exit 77 without it) and qemu-storage-daemon.
 set -u
 shmvm=$1 guest=$2
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
-	exit 77
-fi
+. "$(dirname "$0")/../need-kvm.sh"
 qsd=$(command -v qemu-storage-daemon) || { echo "FAIL: no qemu-storage-daemon (qemu-system-common)"; exit 1; }
 tmp=$(mktemp -d)
 qpid=

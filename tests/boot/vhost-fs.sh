@@ -5,10 +5,7 @@
 # file the host made and writes files the host then checks. Needs /dev/kvm.
 set -u
 shmvm=$1 guest=$2 backend=$3
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
-	exit 77
-fi
+. "$(dirname "$0")/../need-kvm.sh"
 tmp=$(mktemp -d)
 vpid=
 trap '[ -n "$vpid" ] && kill "$vpid" 2>/dev/null; rm -rf "$tmp"' EXIT

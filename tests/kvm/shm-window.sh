@@ -6,10 +6,7 @@
 # Needs /dev/kvm (exit 77 without it: run through tools/with-kvm).
 set -u
 shmvm=$1 backend=$2 guest=$3 strategy=$4
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
-	exit 77
-fi
+. "$(dirname "$0")/../need-kvm.sh"
 tmp=$(mktemp -d)
 bpid=
 trap '[ -n "$bpid" ] && kill "$bpid" 2>/dev/null; rm -rf "$tmp"' EXIT

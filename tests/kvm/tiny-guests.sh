@@ -4,10 +4,7 @@
 # without it: run through tools/with-kvm).
 set -u
 shmvm=$1 dir=$2
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ]; then
-	echo "SKIP: no usable /dev/kvm here (run through tools/with-kvm)" >&2
-	exit 77
-fi
+. "$(dirname "$0")/../need-kvm.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
