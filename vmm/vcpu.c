@@ -264,6 +264,16 @@ static void *vcpu_thread(void *arg)
 				v->run->immediate_exit = 0;
 				continue;
 			}
+			if (rc == -EFAULT) {
+				/*
+				 * KVM could not fault a guest page in: with a shared-memory
+				 * mapping, a page past the end of its file (protocol-notes §5).
+				 * There is no way to hand the fault to the guest: stop.
+				 */
+				vcpu_fatal(v, "KVM_RUN: EFAULT: the guest touched memory no host page "
+					      "backs (a shared-memory mapping past its file's end?)");
+				break;
+			}
 			log_err("vCPU %u: KVM_RUN failed", v->index);
 			vm_request_stop(vm, VM_EXIT_CRASH);
 			break;

@@ -6,8 +6,11 @@
  * themselves are the channel between the two (see the phases below); the
  * control socket is how this program checks shmvm's side.
  *
- *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES]
+ *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES|eof]
  *
+ * With "eof", phase 1 maps two pages of a one-page file instead: the guest's
+ * write to the second page has no host page behind it, and shmvm must stop
+ * the VM with a message, not spin.
  * Prints one line per check ("ok ..." / "FAIL ...") and exits 0 when all
  * passed. Region 0 is 4 MiB; the guest knows these offsets:
  */
@@ -123,11 +126,18 @@ static json_object *api(const char *cmd)
 	char line[1 << 16];
 	size_t len = 0;
 	json_object *reply;
+	uint64_t end = now_ms() + WAIT_MS;
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", api_path);
-	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)))
-		die("api %s: connect %s: %s", cmd, api_path, strerror(errno));
+	/* shmvm listens once its devices (us) are set up: wait for it at first. */
+	while (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		if ((errno != ENOENT && errno != ECONNREFUSED) || now_ms() > end)
+			die("api %s: connect %s: %s", cmd, api_path, strerror(errno));
+		usleep(10000);
+	}
+	if (s < 0)
+		die("api %s: socket: %s", cmd, strerror(errno));
 	dprintf(s, "{\"cmd\":\"%s\"}\n", cmd);
 	while (len < sizeof(line) - 1) {
 		ssize_t n = read(s, line + len, sizeof(line) - 1 - len);
@@ -219,6 +229,20 @@ static uint64_t window_gpa(void)
 
 	json_object_put(keep);
 	return gpa;
+}
+
+/* The guest's writes to read-only B and to a hole, as shmvm counted them. */
+static void check_dropped_writes(bool window)
+{
+	json_object *keep = api("regions");
+	json_object *dev = json_object_array_get_idx(json_object_object_get(keep, "devices"), 0);
+	int64_t ro = jint(dev, "counters.ro_writes"), hole = jint(dev, "counters.hole_writes");
+
+	/* Slot: both exited to shmvm, which dropped them; window: KVM took them (private copies). */
+	check(window ? ro == 0 && hole == 0 : ro == 1 && hole == 1,
+	      "control socket counts %lld dropped read-only writes, %lld dropped hole writes",
+	      (long long)ro, (long long)hole);
+	json_object_put(keep);
 }
 
 /* After the BAR move: the window is at @gpa and every mapping still has its slot. */
@@ -359,6 +383,26 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 
 /* ---- the phases ---- */
 
+static bool eof_mode;
+
+/* Phase 1 with the second page past the file's end; shmvm stops the VM there. */
+static void script_eof(void)
+{
+	struct buf a = buf_new("A", 1);
+
+	a.p[0] = MAGIC1;
+	a.p[1] = 0x1122334455667788ULL;
+	check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd),
+	      "map two pages of a one-page file");
+	/* The control socket comes up after the devices, and goes when shmvm exits. */
+	json_object_put(api("status"));
+	while (access(api_path, F_OK) == 0)
+		usleep(10000);
+	printf("shm-backend: shmvm has gone\n");
+	fflush(stdout);
+	exit(failed);
+}
+
 static void *script(void *opaque)
 {
 	unsigned long cycles = *(unsigned long *)opaque;
@@ -376,6 +420,8 @@ static void *script(void *opaque)
 		usleep(1000);
 	}
 	check(true, "SHMEM negotiated, backend channel up");
+	if (eof_mode)
+		script_eof();
 
 	/* Phase 1: the guest reads what we put in A and writes into it. */
 	a.p[0] = MAGIC1;
@@ -392,6 +438,7 @@ static void *script(void *opaque)
 	check(!vu_backend_shmem_unmap(&be, 0, OFF_A, 2 * PAGE), "unmap A");
 	wait_for(&c.p[0], 2, "the guest's phase 2");
 	check(b.p[1] == 0x55, "the guest's write to read-only B did not reach the file");
+	check_dropped_writes(window);
 
 	/* Phase 3: every bad request is refused and the VM goes on. */
 	bad_requests(&a, &ro);
@@ -481,16 +528,16 @@ static void *script(void *opaque)
 			die("the disconnect did not drop the mappings");
 		usleep(10000);
 	}
-	st = api("status");
-	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
-	      "disconnect dropped every mapping; memory slots %lld", (long long)jint(st, "memslots.used"));
-	json_object_put(st);
 	end = now_ms() + WAIT_MS;
 	while (window_gpa() != gpa_before + (4ULL << 30)) {
 		if (now_ms() > end)
 			die("the guest never said it saw the disconnect");
 		usleep(10000);
 	}
+	st = api("status");
+	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
+	      "disconnect dropped every mapping; memory slots %lld", (long long)jint(st, "memslots.used"));
+	json_object_put(st);
 	json_object_put(api("shutdown"));
 	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
 	fflush(stdout);
@@ -515,12 +562,14 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window [CYCLES]\n");
+		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window [CYCLES|eof]\n");
 		return 2;
 	}
 	api_path = argv[2];
 	strategy = argv[3];
-	if (argc == 5)
+	if (argc == 5 && !strcmp(argv[4], "eof"))
+		eof_mode = true;
+	else if (argc == 5)
 		cycles = strtoul(argv[4], NULL, 0);
 	rc = vu_backend_listen(&be, argv[1], &ops, NULL);
 	if (rc)
