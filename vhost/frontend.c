@@ -323,6 +323,9 @@ int vu_frontend_get_shmem_config(struct vu_frontend *f, uint64_t sizes[VU_MAX_SH
 	rc = request(f, VU_GET_SHMEM_CONFIG, NULL, 0, NULL, 0, &m);
 	if (!rc) {
 		rc = vu_decode_shmem_config(m.payload.bytes, m.hdr.size, &cfg);
+		if (rc == -EINVAL)
+			log_err("vhost-user %s: GET_SHMEM_CONFIG: sizes must be page multiples and "
+				"nregions (%u) their non-zero count", f->path, cfg.nregions);
 		if (rc)
 			rc = fail(f, VU_GET_SHMEM_CONFIG, "reply", rc);
 		else

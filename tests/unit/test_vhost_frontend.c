@@ -15,7 +15,15 @@
 
 #include "check_main.h"
 
-enum behaviour { GOOD, NACK_MEM_TABLE, SILENT_ON_CONFIG, BAD_REPLY_FLAGS, NO_PROTOCOL_FEATURES };
+enum behaviour {
+	GOOD,
+	NACK_MEM_TABLE,
+	SILENT_ON_CONFIG,
+	BAD_REPLY_FLAGS,
+	NO_PROTOCOL_FEATURES,
+	SHMEM_UNALIGNED,
+	SHMEM_MISCOUNTED,
+};
 
 struct fake {
 	char path[108];
@@ -81,6 +89,16 @@ static void *fake_run(void *arg)
 				buf[12 + i] = (uint8_t)(h.offset + i);
 			reply(s, req, f->how == BAD_REPLY_FLAGS ? (VU_VERSION | VU_FLAG_REPLY | VU_FLAG_NEED_REPLY) : ok,
 			      buf, 12 + h.size);
+			break;
+		}
+		case VU_GET_SHMEM_CONFIG: {
+			struct vu_shmem_config c = { .nregions = 2 };
+
+			c.memory_sizes[0] = 4 << 20;
+			c.memory_sizes[3] = f->how == SHMEM_UNALIGNED ? 4097 : 8192;
+			if (f->how == SHMEM_MISCOUNTED)
+				c.nregions = 1;
+			reply(s, req, ok, &c, sizeof(c));
 			break;
 		}
 		case VU_SET_FEATURES:
@@ -160,6 +178,31 @@ START_TEST(negotiation)
 }
 END_TEST
 
+START_TEST(shmem_config)
+{
+	static uint64_t sizes[VU_MAX_SHMEM_REGIONS];
+	struct vu_frontend f;
+
+	start_fake(GOOD);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	ck_assert(vu_frontend_has(&f, VU_PF_SHMEM));
+	ck_assert_int_eq(vu_frontend_get_shmem_config(&f, sizes), 0);
+	ck_assert_uint_eq(sizes[0], 4 << 20);
+	ck_assert_uint_eq(sizes[3], 8192);
+	ck_assert_uint_eq(sizes[1] | sizes[2] | sizes[255], 0);
+	stop_fake(&f);
+
+	/* A size that is no page multiple, or a count that does not match: refused, broken. */
+	for (int how = SHMEM_UNALIGNED; how <= SHMEM_MISCOUNTED; how++) {
+		start_fake(how);
+		ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+		ck_assert_int_eq(vu_frontend_get_shmem_config(&f, sizes), -EINVAL);
+		ck_assert(f.broken);
+		stop_fake(&f);
+	}
+}
+END_TEST
+
 START_TEST(backend_refuses)
 {
 	struct vu_frontend f;
@@ -232,6 +275,7 @@ static Suite *frontend_suite(void)
 
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, negotiation);
+	tcase_add_test(tc, shmem_config);
 	tcase_add_test(tc, backend_refuses);
 	tcase_add_test(tc, reply_timeout_marks_broken);
 	tcase_add_test(tc, bad_reply_flags_mark_broken);
