@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "devices/vhost_user_pci.h"
@@ -361,8 +362,8 @@ static int handle_shmem(struct vhost_user_dev *d, const struct vu_msg *m)
 	return shm_window_unmap(&d->shm, mm.shmid, mm.shm_offset, mm.len);
 }
 
-/* One request from the backend: act, and answer when asked to. */
-static void backend_request(struct vhost_user_dev *d, struct vu_msg *m)
+/* One request from the backend: act, and answer when asked to. False: the channel is unusable. */
+static bool backend_request(struct vhost_user_dev *d, struct vu_msg *m)
 {
 	const struct vu_msg_rule *rule = vu_msg_rule(VU_DIR_BACKEND_REQ, m->hdr.request);
 	bool want_reply = (rule && rule->has_reply) ||
@@ -391,9 +392,17 @@ static void backend_request(struct vhost_user_dev *d, struct vu_msg *m)
 		}
 	}
 	vu_msg_close_fds(m); /* a mapping keeps its own reference to the file */
-	if (want_reply && vu_msg_reply_u64(d->backend_fd, m->hdr.request, (uint64_t)(int64_t)rc))
-		log_ratelimited(&backend_rl, LOG_WARN, "%s: cannot answer the backend's %s", d->name,
-				vu_msg_name(VU_DIR_BACKEND_REQ, m->hdr.request));
+	if (!want_reply)
+		return true;
+	rc = vu_msg_reply_u64(d->backend_fd, m->hdr.request, (uint64_t)(int64_t)rc);
+	if (rc) {
+		/* Gone, or not reading its replies (the send timed out): stop serving it. */
+		__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
+		log_err("%s: cannot answer the backend's %s: %s; closing the backend channel", d->name,
+			vu_msg_name(VU_DIR_BACKEND_REQ, m->hdr.request), strerror(-rc));
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -430,8 +439,11 @@ static void *backend_thread(void *opaque)
 			log_err("%s: backend channel: %s; closing it", d->name, strerror(-rc));
 			break;
 		}
-		backend_request(d, &m);
+		if (!backend_request(d, &m))
+			break;
 	}
+	/* The backend sees the end of the stream; the fd itself goes at destroy. */
+	shutdown(d->backend_fd, SHUT_RDWR);
 	drop_mappings(d, "backend channel closed");
 	return NULL;
 }
@@ -447,6 +459,12 @@ static int backend_channel_start(struct vhost_user_dev *d)
 		return -errno;
 	d->backend_stop = eventfd(0, EFD_CLOEXEC);
 	if (d->backend_stop < 0) {
+		rc = -errno;
+		goto err;
+	}
+	/* A backend that stops reading its replies must not hold this thread forever. */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO,
+		       &(struct timeval){ .tv_sec = BACKEND_MSG_MS / 1000 }, sizeof(struct timeval))) {
 		rc = -errno;
 		goto err;
 	}

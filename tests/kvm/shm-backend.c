@@ -6,11 +6,13 @@
  * themselves are the channel between the two (see the phases below); the
  * control socket is how this program checks shmvm's side.
  *
- *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES|eof]
+ *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES|eof|flood]
  *
  * With "eof", phase 1 maps two pages of a one-page file instead: the guest's
  * write to the second page has no host page behind it, and shmvm must stop
- * the VM with a message, not spin.
+ * the VM with a message, not spin. With "flood", it sends requests that want
+ * replies and never reads them: shmvm must give up on the backend channel
+ * (not block on it forever), keep running, and still shut down.
  * Prints one line per check ("ok ..." / "FAIL ...") and exits 0 when all
  * passed. Region 0 is 4 MiB; the guest knows these offsets:
  */
@@ -26,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,6 +133,9 @@ static json_object *api(const char *cmd)
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", api_path);
+	if (s >= 0 && setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 30 },
+				 sizeof(struct timeval)))
+		die("api: SO_RCVTIMEO: %s", strerror(errno));
 	/* shmvm listens once its devices (us) are set up: wait for it at first. */
 	while (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
 		if ((errno != ENOENT && errno != ECONNREFUSED) || now_ms() > end)
@@ -383,7 +389,59 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 
 /* ---- the phases ---- */
 
-static bool eof_mode;
+static bool eof_mode, flood_mode;
+
+static void script_flood(void)
+{
+	struct vu_mmap mm = { .shmid = 0, .shm_offset = OFF_D, .len = PAGE };
+	unsigned long sent = 0;
+	json_object *keep, *dev;
+	char buf[4096];
+	ssize_t n;
+	int fl = fcntl(be.req_fd, F_GETFL);
+	uint64_t end = now_ms() + WAIT_MS;
+
+	json_object_put(api("status"));
+	if (fl < 0 || fcntl(be.req_fd, F_SETFL, fl | O_NONBLOCK))
+		die("fcntl: %s", strerror(errno));
+	/*
+	 * Send until shmvm hangs up: once our receive buffer is full of replies
+	 * we never read, shmvm cannot send, must give up and close its end.
+	 */
+	for (;;) {
+		int rc = vu_msg_send(be.req_fd, VU_BACKEND_SHMEM_UNMAP, VU_VERSION | VU_FLAG_NEED_REPLY,
+				     &mm, sizeof(mm), NULL, 0);
+
+		if (rc == 0) {
+			sent++;
+			continue;
+		}
+		if (rc != -EAGAIN)
+			break;
+		if (now_ms() > end)
+			die("shmvm kept the backend channel open after %lu unread replies", sent);
+		usleep(1000);
+	}
+	check(sent > 100, "sent %lu requests without reading a reply, then shmvm hung up", sent);
+	/* shmvm must close its end: we read the replies it did send, then end of stream. */
+	if (fcntl(be.req_fd, F_SETFL, fl))
+		die("fcntl: %s", strerror(errno));
+	while ((n = read(be.req_fd, buf, sizeof(buf))) > 0)
+		if (now_ms() > end)
+			die("shmvm never closed the backend channel");
+	check(n == 0 || errno == ECONNRESET,
+	      "shmvm closed the backend channel of a backend that does not read (%s)",
+	      n == 0 ? "end of stream" : strerror(errno));
+	keep = api("counters");
+	dev = json_object_array_get_idx(json_object_object_get(keep, "devices"), 0);
+	check(jint(dev, "counters.refused_messages") >= 1, "and counted it (%lld)",
+	      (long long)jint(dev, "counters.refused_messages"));
+	json_object_put(keep);
+	json_object_put(api("shutdown"));
+	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
+	fflush(stdout);
+	exit(failed);
+}
 
 /* Phase 1 with the second page past the file's end; shmvm stops the VM there. */
 static void script_eof(void)
@@ -422,6 +480,8 @@ static void *script(void *opaque)
 	check(true, "SHMEM negotiated, backend channel up");
 	if (eof_mode)
 		script_eof();
+	if (flood_mode)
+		script_flood();
 
 	/* Phase 1: the guest reads what we put in A and writes into it. */
 	a.p[0] = MAGIC1;
@@ -562,13 +622,15 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window [CYCLES|eof]\n");
+		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window [CYCLES|eof|flood]\n");
 		return 2;
 	}
 	api_path = argv[2];
 	strategy = argv[3];
 	if (argc == 5 && !strcmp(argv[4], "eof"))
 		eof_mode = true;
+	else if (argc == 5 && !strcmp(argv[4], "flood"))
+		flood_mode = true;
 	else if (argc == 5)
 		cycles = strtoul(argv[4], NULL, 0);
 	rc = vu_backend_listen(&be, argv[1], &ops, NULL);

@@ -45,25 +45,35 @@ if [ "$fail" -ne 0 ]; then
 	exit 1
 fi
 
+# run_case MODE: shmvm with the backend in MODE; sets status and bstatus.
+run_case() {
+	rm -f "$tmp/vu.sock" "$tmp/api.sock"
+	"$backend" "$tmp/vu.sock" "$tmp/api.sock" "$strategy" "$1" >"$tmp/backend.out" 2>&1 &
+	bpid=$!
+	timeout 300 "$shmvm" --flat --kernel "$guest" --memory 64M --serial "file:$tmp/serial" \
+		--device "vhost-user,socket=$tmp/vu.sock,virtio-id=26,queues=2" \
+		--shm-strategy "$strategy" --api-socket "$tmp/api.sock" </dev/null >"$tmp/shmvm.out" 2>&1
+	status=$?
+	timeout 60 sh -c "while kill -0 $bpid 2>/dev/null; do sleep 0.1; done"
+	wait "$bpid"
+	bstatus=$?
+	bpid=
+	if [ "$bstatus" -ne 0 ]; then
+		bad "$1: shm-backend exit status $bstatus"
+		sed 's/^/  backend | /' "$tmp/backend.out"
+	fi
+}
+
 # A mapping past its file's end: the guest's write there has no host page.
 # KVM_RUN fails with EFAULT; shmvm must stop (status 2) and say why, not spin.
-rm -f "$tmp/vu.sock" "$tmp/api.sock"
-"$backend" "$tmp/vu.sock" "$tmp/api.sock" "$strategy" eof >"$tmp/backend.out" 2>&1 &
-bpid=$!
-timeout 300 "$shmvm" --flat --kernel "$guest" --memory 64M --serial "file:$tmp/serial" \
-	--device "vhost-user,socket=$tmp/vu.sock,virtio-id=26,queues=2" \
-	--shm-strategy "$strategy" --api-socket "$tmp/api.sock" </dev/null >"$tmp/shmvm.out" 2>&1
-status=$?
-timeout 60 sh -c "while kill -0 $bpid 2>/dev/null; do sleep 0.1; done"
-wait "$bpid"
-bstatus=$?
-bpid=
+run_case eof
 [ "$status" -eq 2 ] || bad "past EOF: shmvm exit status $status, expected 2"
-[ "$bstatus" -eq 0 ] || bad "past EOF: shm-backend exit status $bstatus"
 grep -q "past its file's end" "$tmp/shmvm.out" || bad "past EOF: shmvm did not say why it stopped"
+# A backend that never reads its replies loses its channel; the VM goes on and shuts down.
+run_case flood
+[ "$status" -eq 0 ] || bad "flood: shmvm exit status $status, expected 0"
 if [ "$fail" -ne 0 ]; then
-	sed 's/^/  backend | /' "$tmp/backend.out"
 	sed 's/^/  shmvm   | /' "$tmp/shmvm.out" | tail -40
 	exit 1
 fi
-echo "ok: shared-memory window, $strategy strategy (and a mapping past EOF stops the VM)"
+echo "ok: shared-memory window, $strategy strategy (a mapping past EOF stops the VM; a flooding backend loses its channel)"
