@@ -565,13 +565,7 @@ static int op_readdir(struct fsd *fs, struct inode *node, struct req *r, bool pl
 static int op_release(struct fsd *fs, struct req *r, bool dir)
 {
 	struct fuse_release_in in = ARG(r, struct fuse_release_in);
-	struct handle *h = handle_get(&fs->nodes, in.fh, dir);
-
-	if (!h)
-		return -EBADF;
-	close(h->fd);
-	h->fd = -1;
-	return 0;
+	return handle_del(&fs->nodes, in.fh, dir);
 }
 
 static int op_statfs(struct inode *node, struct req *r)

@@ -13,25 +13,38 @@
 
 #include "util/compiler.h"
 
+#define NODES_NONE UINT32_MAX
+
 struct inode {
 	int fd; /* O_PATH | O_NOFOLLOW, -1 when the slot is free */
 	dev_t dev;
 	ino_t ino;
 	uint64_t nlookup;
 	uint32_t gen;
+	uint32_t next; /* live: next in its hash chain; free: next free slot */
 };
 
 struct handle {
 	int fd; /* -1 when free */
 	uint32_t gen;
+	uint32_t next_free;
 	bool dir;
 };
 
+/*
+ * Nodes are found by (dev, ino) through a chained hash table over their
+ * indices, free slots and handles through free lists: every operation is
+ * O(1) whatever the size of the shared tree.
+ */
 struct fsd_nodes {
 	struct inode *inodes;
 	uint32_t max_inodes;
+	uint32_t *buckets; /* first node of each chain, NODES_NONE if empty */
+	uint32_t nbuckets; /* a power of two */
+	uint32_t free_inode;
 	struct handle *handles;
 	uint32_t max_handles;
+	uint32_t free_handle;
 };
 
 /* Allocate the tables; @root_fd (O_PATH) becomes node 1. */
@@ -53,5 +66,7 @@ void inode_forget(struct fsd_nodes *n, uint64_t nodeid, uint64_t count);
 int handle_add(struct fsd_nodes *n, int fd, bool dir, uint64_t *fh) __must_check;
 /* The live handle @fh names, of the right kind, or NULL. */
 struct handle *handle_get(struct fsd_nodes *n, uint64_t fh, bool dir);
+/* Close handle @fh (of the right kind): 0, or -EBADF if there is none. */
+int handle_del(struct fsd_nodes *n, uint64_t fh, bool dir) __must_check;
 
 #endif
