@@ -30,8 +30,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o = json_tokener_parse(reply);
 	if (!o || !json_object_object_get_ex(o, "ok", &ok) || !json_object_is_type(ok, json_type_boolean))
 		abort();
-	if (shutdown && !strstr(line, "shutdown"))
-		abort();
+	if (shutdown) {
+		/* Only when the line really is {"cmd":"shutdown"...}, however it is spelt. */
+		json_object *req = json_tokener_parse(line), *cmd;
+
+		if (!req || !json_object_object_get_ex(req, "cmd", &cmd) ||
+		    !json_object_is_type(cmd, json_type_string) ||
+		    strcmp(json_object_get_string(cmd), "shutdown"))
+			abort();
+		json_object_put(req);
+	}
 	if (strchr(reply, '\n'))
 		abort(); /* one reply is one line */
 	json_object_put(o);
