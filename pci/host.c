@@ -149,8 +149,10 @@ int pci_host_add(struct pci_host *h, struct pci_device *d, unsigned int *slot)
 		else
 			w = &h->mmio32;
 		if (pci_window_alloc(w, b->size, &addr)) {
-			log_err("pci %s: no room for BAR %d (%llu bytes)", d->name, i,
-				(unsigned long long)b->size);
+			log_err("pci %s: no room for BAR %d (%#llx bytes) in the %s window "
+				"(%#llx bytes left)", d->name, i, (unsigned long long)b->size,
+				w == &h->io ? "I/O" : w == &h->mmio64 ? "64-bit memory" : "32-bit memory",
+				(unsigned long long)(w->end - w->next));
 			return -ENOSPC;
 		}
 		pci_bar_set_addr(d, i, addr);

@@ -221,6 +221,24 @@ START_TEST(bar_sizing_and_assignment)
 }
 END_TEST
 
+/* Two 8 GiB shared-memory BARs fit the 16 GiB 64-bit window; a third is refused. */
+START_TEST(bar_does_not_fit)
+{
+	struct pci_device d[3];
+	unsigned int slot;
+
+	for (int i = 0; i < 3; i++) {
+		pci_device_init(&d[i], "big", 0x1af4, 0x105a, 0x018000, NULL, NULL);
+		ck_assert_int_eq(pci_bar_declare(&d[i], 2, PCI_BAR_KIND_MEM64, true, 8ULL << 30, NULL, NULL), 0);
+	}
+	ck_assert_int_eq(pci_host_add(&host, &d[0], &slot), 0);
+	ck_assert_int_eq(pci_host_add(&host, &d[1], &slot), 0);
+	ck_assert_int_eq(pci_host_add(&host, &d[2], &slot), -ENOSPC);
+	for (int i = 0; i < 3; i++)
+		pci_device_destroy(&d[i]);
+}
+END_TEST
+
 START_TEST(window_alloc)
 {
 	struct pci_window w = { 0x1000, 0x10000 };
@@ -263,6 +281,7 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, host_bridge_enumerates);
 	tcase_add_test(tc, header_masks);
 	tcase_add_test(tc, bar_sizing_and_assignment);
+	tcase_add_test(tc, bar_does_not_fit);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("config");
 	tcase_add_test(tc, capabilities);
