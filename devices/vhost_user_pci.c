@@ -508,13 +508,12 @@ static void backend_channel_stop(struct vhost_user_dev *d)
  */
 static int shm_setup(struct vhost_user_dev *d, struct virtio_pci_shm *regions, unsigned int *nr)
 {
-	static uint64_t sizes[VU_MAX_SHMEM_REGIONS];
+	uint64_t sizes[VU_MAX_SHMEM_REGIONS] = { 0 };
 	uint8_t ids[SHM_MAX_REGIONS];
 	uint64_t lens[SHM_MAX_REGIONS];
 	unsigned int n = 0;
 	int rc;
 
-	memset(sizes, 0, sizeof(sizes));
 	if (vu_frontend_has(&d->fe, VU_PF_SHMEM)) {
 		rc = vu_frontend_get_shmem_config(&d->fe, sizes);
 		if (rc)

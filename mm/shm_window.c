@@ -34,18 +34,26 @@ static uint64_t page_size(void)
 }
 
 /*
- * What an unmapped part of the window is in host memory. Slot strategy:
- * nothing (no slot covers it, KVM exits). Window strategy: zeros the guest
- * may scribble on, since KVM would fail the whole KVM_RUN on PROT_NONE.
+ * Fresh reservation over [@addr, @addr + @len), or anywhere if @addr is NULL;
+ * the address or MAP_FAILED. What an unmapped part of the window is: slot
+ * strategy, nothing (no slot covers it, KVM exits); window strategy, zeros
+ * the guest may scribble on, since KVM would fail the whole KVM_RUN on
+ * PROT_NONE.
  */
-static int reserve(const struct shm_window *w, void *addr, uint64_t len, int extra)
+static void *reserve(const struct shm_window *w, void *addr, uint64_t len)
 {
 	int prot = w->strategy == SHM_STRATEGY_WINDOW ? PROT_READ | PROT_WRITE : PROT_NONE;
-	void *p = mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | extra, -1, 0);
 
-	if (p == MAP_FAILED)
-		return -errno;
-	return 0;
+	return mmap(addr, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (addr ? MAP_FIXED : 0),
+		    -1, 0);
+}
+
+/* Put the reservation back over [@off, @off + @len) of the window. */
+static void restore(struct shm_window *w, uint64_t off, uint64_t len)
+{
+	if (reserve(w, w->hva + off, len) == MAP_FAILED)
+		log_err("%s: cannot restore the window at %#llx: %s", w->name, (unsigned long long)off,
+			strerror(errno));
 }
 
 int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy strategy,
@@ -100,7 +108,7 @@ int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy st
 	w->size = SHM_ALIGN;
 	while (w->size < end)
 		w->size <<= 1;
-	p = mmap(NULL, w->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = reserve(w, NULL, w->size);
 	if (p == MAP_FAILED) {
 		int rc = -errno;
 
@@ -109,15 +117,6 @@ int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy st
 		return rc;
 	}
 	w->hva = p;
-	if (strategy == SHM_STRATEGY_WINDOW) {
-		int rc = reserve(w, p, w->size, MAP_FIXED);
-
-		if (rc) {
-			munmap(p, w->size);
-			w->hva = NULL;
-			return rc;
-		}
-	}
 	pthread_mutex_init(&w->lock, NULL);
 	return 0;
 }
@@ -248,15 +247,13 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	if (p == MAP_FAILED) {
 		rc = -errno;
 		/* A failed MAP_FIXED may have unmapped the range: put the reservation back. */
-		if (reserve(w, w->hva + m.off, len, MAP_FIXED))
-			log_err("%s: cannot restore the window at %#llx", w->name, (unsigned long long)m.off);
+		restore(w, m.off, len);
 		refuse_map(w, rc, strerror(-rc), shmid, shm_offset, len);
 		goto out;
 	}
 	rc = slot_add(w, &m);
 	if (rc) {
-		if (reserve(w, w->hva + m.off, len, MAP_FIXED))
-			log_err("%s: cannot restore the window at %#llx", w->name, (unsigned long long)m.off);
+		restore(w, m.off, len);
 		refuse_map(w, rc, "no memory slot", shmid, shm_offset, len);
 		goto out;
 	}
@@ -274,13 +271,8 @@ static void drop(struct shm_window *w, size_t i)
 {
 	struct shm_mapping *m = &w->maps[i];
 
-	int rc;
-
 	slot_del(w, m);
-	rc = reserve(w, w->hva + m->off, m->len, MAP_FIXED);
-	if (rc)
-		log_err("%s: cannot restore the window at %#llx: %s", w->name,
-			(unsigned long long)m->off, strerror(-rc));
+	restore(w, m->off, m->len);
 	memmove(&w->maps[i], &w->maps[i + 1], (w->nr_maps - i - 1) * sizeof(*w->maps));
 	w->nr_maps--;
 }
