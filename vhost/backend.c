@@ -6,11 +6,11 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/unix_socket.h"
 #include "vhost/backend.h"
 #include "vhost/sock.h"
 
@@ -407,7 +407,7 @@ int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_ba
 		      void *opaque)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int s, probe;
+	int s;
 
 	memset(b, 0, sizeof(*b));
 	b->conn_fd = b->req_fd = b->listen_fd = -1;
@@ -424,19 +424,9 @@ int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_ba
 		return -ENAMETOOLONG;
 	strcpy(a.sun_path, path);
 	/* Someone answering there is a live server; a dead socket file is ours to replace. */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0) {
-		close(probe);
-		return -EADDRINUSE;
-	}
-	if (probe >= 0)
-		close(probe);
-	{
-		struct stat st;
-
-		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-			unlink(path);
-	}
+	s = unix_socket_claim(&a);
+	if (s < 0)
+		return s;
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;

@@ -24,6 +24,7 @@
 #include "mm/memslot.h"
 #include "mm/shm_window.h"
 #include "util/log.h"
+#include "util/unix_socket.h"
 #include "vmm/api.h"
 #include "vmm/loop.h"
 
@@ -665,38 +666,6 @@ static void listen_event(struct loop *l, int fd, uint32_t events, void *opaque)
 	}
 }
 
-/*
- * Is a server answering at @sa? Returns 0 if the path is free (absent, or
- * a dead server's socket that has been removed), else -errno.
- */
-static int clear_stale(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, ret;
-
-	if (lstat(sa->sun_path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	/* Non-blocking: a live server with a full backlog answers EAGAIN, not a hang. */
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	ret = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
-	if (ret == 0) {
-		close(fd);
-		return -EADDRINUSE;
-	}
-	ret = errno;
-	close(fd);
-	/* EAGAIN: a live server with a full backlog. */
-	if (ret != ECONNREFUSED)
-		return ret == EAGAIN ? -EADDRINUSE : -ret;
-	if (unlink(sa->sun_path) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
 int api_init(struct api *a, const char *path, const struct api_target *t, struct loop *l)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -723,7 +692,7 @@ int api_init(struct api *a, const char *path, const struct api_target *t, struct
 		return -ENOMEM;
 
 	what = "checking for a server already there";
-	ret = clear_stale(&sa);
+	ret = unix_socket_claim(&sa);
 	if (ret < 0)
 		goto err;
 	what = "socket";
