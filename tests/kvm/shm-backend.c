@@ -251,6 +251,30 @@ static void check_dropped_writes(bool window)
 	json_object_put(keep);
 }
 
+/* Wait until @what has dropped every mapping of the window. */
+static void wait_no_mappings(const char *what)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (live_mappings()) {
+		if (now_ms() > end)
+			die("%s did not drop the mappings", what);
+		usleep(10000);
+	}
+}
+
+/* Wait until the guest has put BAR 2 at @gpa (how it signals once nothing is mapped). */
+static void wait_window_at(uint64_t gpa, const char *what)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (window_gpa() != gpa) {
+		if (now_ms() > end)
+			die("timed out waiting for %s", what);
+		usleep(10000);
+	}
+}
+
 /* After the BAR move: the window is at @gpa and every mapping still has its slot. */
 static void check_moved(bool window, uint64_t gpa)
 {
@@ -559,12 +583,7 @@ static void *script(void *opaque)
 	c.p[1] = 5;
 
 	/* Phase 5: the guest resets the device; every mapping goes. */
-	end = now_ms() + WAIT_MS;
-	while (live_mappings()) {
-		if (now_ms() > end)
-			die("the device reset did not drop the mappings");
-		usleep(10000);
-	}
+	wait_no_mappings("the device reset");
 	st = api("status");
 	check(true, "device reset dropped every mapping");
 	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
@@ -572,28 +591,13 @@ static void *script(void *opaque)
 	json_object_put(st);
 
 	/* Phase 6: once the guest has checked and moved BAR 2 back, map again, then disconnect. */
-	end = now_ms() + WAIT_MS;
-	while (window_gpa() != gpa_before) {
-		if (now_ms() > end)
-			die("the guest never moved BAR 2 back");
-		usleep(10000);
-	}
+	wait_window_at(gpa_before, "the guest's move of BAR 2 back");
 	c.p[0] = MAGIC6;
 	check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C again after the reset");
 	wait_for(&c.p[2], 6, "the guest's phase 6");
 	shutdown(be.conn_fd, SHUT_RDWR);
-	end = now_ms() + WAIT_MS;
-	while (live_mappings()) {
-		if (now_ms() > end)
-			die("the disconnect did not drop the mappings");
-		usleep(10000);
-	}
-	end = now_ms() + WAIT_MS;
-	while (window_gpa() != gpa_before + (4ULL << 30)) {
-		if (now_ms() > end)
-			die("the guest never said it saw the disconnect");
-		usleep(10000);
-	}
+	wait_no_mappings("the disconnect");
+	wait_window_at(gpa_before + (4ULL << 30), "the guest's word that it saw the disconnect");
 	st = api("status");
 	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
 	      "disconnect dropped every mapping; memory slots %lld", (long long)jint(st, "memslots.used"));

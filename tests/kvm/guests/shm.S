@@ -96,14 +96,8 @@ found:	CFGREAD 0x10
 	mov rax, r15
 	mov rdi, PD_NEW + 0x1000
 	call map_gib
-	mov eax, r12d
-	or eax, 0x1c
-	mov dx, PCI_ADDR
-	out dx, eax
 	mov rax, r15
-	shr rax, 32
-	mov dx, PCI_DATA
-	out dx, eax
+	call move_bar2
 	mov r14, r15
 	cmp qword ptr [r14 + OFF_B], MAGIC2
 	jne fail
@@ -121,14 +115,8 @@ found:	CFGREAD 0x10
 	jne fail
 	PUTS p5
 	/* Tell the backend (it watches the window's address): BAR 2 back where it was. */
-	mov eax, r12d
-	or eax, 0x1c
-	mov dx, PCI_ADDR
-	out dx, eax
 	mov rax, rbp
-	shr rax, 32
-	mov dx, PCI_DATA
-	out dx, eax
+	call move_bar2
 	mov r14, rbp
 
 	/* Phase 6: mapped again, then the backend disconnects. */
@@ -137,19 +125,26 @@ found:	CFGREAD 0x10
 	WAIT [r14 + OFF_C], 0
 	PUTS ok
 	/* Tell the backend, which ends the VM through the control socket: BAR 2 up again. */
-	mov eax, r12d
-	or eax, 0x1c
-	mov dx, PCI_ADDR
-	out dx, eax
 	mov rax, r15
-	shr rax, 32
-	mov dx, PCI_DATA
-	out dx, eax
+	call move_bar2
 3:	hlt
 	jmp 3b
 
 fail:	PUTS bad
 	RESET
+
+/* Move BAR 2 to rax by writing its high dword (the low dword stays as it is). */
+move_bar2:
+	mov rcx, rax
+	mov eax, r12d
+	or eax, 0x1c
+	mov dx, PCI_ADDR
+	out dx, eax
+	mov rax, rcx
+	shr rax, 32
+	mov dx, PCI_DATA
+	out dx, eax
+	ret
 
 /* Identity-map the GiB holding rax with 2 MiB pages, using the page directory at rdi. */
 map_gib:
