@@ -543,6 +543,10 @@ static int shm_setup(struct vhost_user_dev *d, struct virtio_pci_shm *regions, u
 	if (rc)
 		return rc;
 	d->has_shm = true;
+	/* Only this window's own backend hears of its mappings. */
+	d->announce = (struct shm_announce){ .name = d->name, .fe = &d->fe };
+	if (vu_frontend_has(&d->fe, VU_PF_CONFIGURE_MEM_SLOTS))
+		shm_window_set_ops(&d->shm, &shm_announce_ops, &d->announce);
 	for (unsigned int i = 0; i < n; i++)
 		regions[i] = (struct virtio_pci_shm){ .id = d->shm.regions[i].id,
 						      .offset = d->shm.regions[i].off,

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "devices/kvm_ops.h"
+#include "devices/shm_announce.h"
 #include "mm/guest_mem.h"
 #include "mm/shm_window.h"
 #include "pci/virtio_pci.h"
@@ -68,6 +69,7 @@ struct vhost_user_dev {
 	pthread_t backend_thread;
 	bool backend_running;
 	uint64_t refused_msgs; /* backend-channel messages refused before any window (atomic) */
+	struct shm_announce announce; /* the window's mappings in the backend's memory table */
 };
 
 /* Connect to the backend and build the PCI function (not yet on a bus). */

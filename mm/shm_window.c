@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 
 static struct log_ratelimit map_rl = LOG_RATELIMIT_INIT;
 static struct log_ratelimit access_rl = LOG_RATELIMIT_INIT;
+static struct log_ratelimit eof_rl = LOG_RATELIMIT_INIT;
 
 const char *shm_strategy_name(enum shm_strategy s)
 {
@@ -65,6 +68,7 @@ int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy st
 
 	memset(w, 0, sizeof(*w));
 	w->name = name;
+	w->watch_fd = -1;
 	w->strategy = strategy;
 	w->slots = slots;
 	w->gpa = SHM_GPA_NONE;
@@ -117,6 +121,10 @@ int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy st
 		return rc;
 	}
 	w->hva = p;
+	w->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->watch_fd < 0)
+		log_warn("%s: cannot watch mapped files (%s): a file truncated under a mapping is "
+			 "repaired only when a guest access fails", name, strerror(errno));
 	pthread_mutex_init(&w->lock, NULL);
 	return 0;
 }
@@ -163,6 +171,61 @@ static void slot_del(struct shm_window *w, struct shm_mapping *m)
 		log_err("%s: cannot delete the slot of the mapping at %#llx", w->name,
 			(unsigned long long)m->off);
 	m->slot = SHM_NO_SLOT;
+}
+
+void shm_window_set_ops(struct shm_window *w, const struct shm_window_ops *ops, void *opaque)
+{
+	pthread_mutex_lock(&w->lock);
+	w->ops = ops;
+	w->ops_opaque = opaque;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Tell the ops about new mapping @m while its @fd is still open. Lock held. */
+static void announce(struct shm_window *w, struct shm_mapping *m, int fd)
+{
+	if (!w->ops || w->gpa == SHM_GPA_NONE)
+		return;
+	w->ops->mapped(w->ops_opaque, m, w->gpa, w->hva + m->off, fd);
+	m->announced = true;
+}
+
+/* Tell the ops that announced mapping @m leaves the current gpa. Lock held. */
+static void retract(struct shm_window *w, struct shm_mapping *m)
+{
+	if (!m->announced)
+		return;
+	m->announced = false;
+	w->ops->unmapped(w->ops_opaque, m, w->gpa);
+}
+
+/* A watch on @fd's file for the mapping being made: its descriptor, or -1. Lock held. */
+static int watch(struct shm_window *w, int fd)
+{
+	char path[32];
+	int wd;
+
+	if (w->watch_fd < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	wd = inotify_add_watch(w->watch_fd, path, IN_MODIFY);
+	if (wd < 0)
+		log_ratelimited(&map_rl, LOG_WARN, "%s: cannot watch a mapped file (%s): its truncation "
+				"is repaired only when a guest access fails", w->name, strerror(errno));
+	return wd;
+}
+
+/* Mapping @i goes: remove its file's watch unless another mapping of the file keeps it. Lock held. */
+static void unwatch(struct shm_window *w, size_t i)
+{
+	int wd = w->maps[i].wd;
+
+	if (wd < 0)
+		return;
+	for (size_t j = 0; j < w->nr_maps; j++)
+		if (j != i && w->maps[j].wd == wd)
+			return;
+	inotify_rm_watch(w->watch_fd, wd);
 }
 
 static int refuse_map(struct shm_window *w, int rc, const char *why, uint8_t shmid, uint64_t off,
@@ -222,6 +285,8 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	}
 	m.dev = st.st_dev;
 	m.ino = st.st_ino;
+	m.file_len = len;
+	m.wd = -1;
 	if (w->nr_maps == w->cap_maps) {
 		size_t cap = w->cap_maps ? 2 * w->cap_maps : 16;
 		struct shm_mapping *maps = realloc(w->maps, cap * sizeof(*maps));
@@ -259,18 +324,21 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	}
 	memmove(&w->maps[at + 1], &w->maps[at], (w->nr_maps - at) * sizeof(*w->maps));
 	w->maps[at] = m;
+	w->maps[at].wd = watch(w, fd);
 	w->nr_maps++;
 	w->stats.maps++;
+	announce(w, &w->maps[at], fd);
 out:
 	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
 
-/* Drop mapping @i: slot, pages, entry. Lock held. */
+/* Drop mapping @i: its announcement, slot, pages, entry. Lock held. */
 static void drop(struct shm_window *w, size_t i)
 {
 	struct shm_mapping *m = &w->maps[i];
 
+	retract(w, m);
 	slot_del(w, m);
 	restore(w, m->off, m->len);
 	memmove(&w->maps[i], &w->maps[i + 1], (w->nr_maps - i - 1) * sizeof(*w->maps));
@@ -299,6 +367,7 @@ int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, u
 				w->name, rc == -ENOENT ? "not one whole mapping" : "bad range", shmid,
 				(unsigned long long)shm_offset, (unsigned long long)len);
 	} else {
+		unwatch(w, i);
 		drop(w, i);
 		w->stats.unmaps++;
 	}
@@ -314,6 +383,10 @@ size_t shm_window_unmap_all(struct shm_window *w)
 		return 0;
 	pthread_mutex_lock(&w->lock);
 	n = w->nr_maps;
+	/* Every watch goes (one per file: removing it twice only fails the second time). */
+	for (size_t i = 0; i < n; i++)
+		if (w->maps[i].wd >= 0)
+			inotify_rm_watch(w->watch_fd, w->maps[i].wd);
 	while (w->nr_maps)
 		drop(w, w->nr_maps - 1);
 	pthread_mutex_unlock(&w->lock);
@@ -325,8 +398,10 @@ void shm_window_set_gpa(struct shm_window *w, uint64_t gpa)
 	pthread_mutex_lock(&w->lock);
 	if (gpa == w->gpa)
 		goto out;
-	for (size_t i = 0; i < w->nr_maps; i++)
+	for (size_t i = 0; i < w->nr_maps; i++) {
+		retract(w, &w->maps[i]); /* not announced again at @gpa: we keep no fd */
 		slot_del(w, &w->maps[i]);
+	}
 	if (w->window_slot != SHM_NO_SLOT) {
 		if (memslot_del(w->slots, w->window_slot))
 			log_err("%s: cannot delete the window's slot", w->name);
@@ -378,6 +453,116 @@ void shm_window_access(struct shm_window *w, uint64_t off, void *data, uint32_t 
 			write ? "write dropped" : "reads as zeros");
 }
 
+/* Would an access to the page at @p raise SIGBUS (a page past its file's end)? */
+static bool page_past_eof(void *p, uint64_t page)
+{
+	return madvise(p, page, MADV_POPULATE_READ) && errno == EFAULT;
+}
+
+/*
+ * How many leading pages of @m its file still backs: the last page probed
+ * first, then a binary search for the first one past the end. Lock held.
+ */
+static uint64_t pages_before_eof(const struct shm_window *w, const struct shm_mapping *m,
+				 uint64_t page)
+{
+	uint8_t *base = w->hva + m->off;
+	uint64_t lo = 0, hi = m->file_len / page;
+
+	if (!hi || !page_past_eof(base + (hi - 1) * page, page))
+		return hi;
+	/* Page hi - 1 is past the end: the first such page is in [lo, hi - 1]. */
+	hi--;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (page_past_eof(base + mid * page, page))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Put zeros over mapping @m's pages past its file's end; how many. Lock held. */
+static size_t repair_mapping(struct shm_window *w, struct shm_mapping *m, uint64_t page)
+{
+	uint64_t good = pages_before_eof(w, m, page) * page, bad = m->file_len - good;
+	/* What the guest may do there (a read-only mapping's slot is read-only anyway). */
+	int prot = PROT_READ;
+	void *p;
+
+	if (!bad)
+		return 0;
+	if (w->strategy == SHM_STRATEGY_WINDOW || (m->flags & SHM_MAP_F_RW))
+		prot |= PROT_WRITE;
+	p = mmap(w->hva + m->off + good, bad, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0);
+	if (p == MAP_FAILED) {
+		log_ratelimited(&eof_rl, LOG_ERR,
+				"%s: cannot put zeros past the file's end of the mapping "
+				"at window offset %#llx: %s",
+				w->name, (unsigned long long)m->off, strerror(errno));
+		/* A failed MAP_FIXED may have unmapped the range: reserve it again. */
+		restore(w, m->off + good, bad);
+		return 0;
+	}
+	m->file_len = good;
+	w->stats.eof_pages += bad / page;
+	log_ratelimited(&eof_rl, LOG_WARN,
+			"%s: mapping at window offset %#llx (dev %llu ino %llu): %llu "
+			"pages past its file's end, now private zeros",
+			w->name, (unsigned long long)m->off, (unsigned long long)m->dev,
+			(unsigned long long)m->ino, (unsigned long long)(bad / page));
+	return bad / page;
+}
+
+size_t shm_window_repair(struct shm_window *w)
+{
+	uint64_t page = page_size();
+	size_t repaired = 0;
+
+	if (!w->hva)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nr_maps; i++)
+		repaired += repair_mapping(w, &w->maps[i], page);
+	pthread_mutex_unlock(&w->lock);
+	return repaired;
+}
+
+int shm_window_watch_fd(const struct shm_window *w)
+{
+	return w->watch_fd;
+}
+
+size_t shm_window_files_changed(struct shm_window *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	uint64_t page = page_size();
+	size_t repaired = 0;
+	ssize_t n;
+
+	if (w->watch_fd < 0)
+		return 0;
+	while ((n = read(w->watch_fd, buf, sizeof(buf))) > 0) {
+		pthread_mutex_lock(&w->lock);
+		for (ssize_t at = 0; at + (ssize_t)sizeof(struct inotify_event) <= n;) {
+			struct inotify_event ev;
+
+			memcpy(&ev, buf + at, sizeof(ev));
+			at += (ssize_t)(sizeof(ev) + ev.len);
+			if (!(ev.mask & IN_MODIFY))
+				continue; /* IN_IGNORED: the watch went with its file's last mapping */
+			for (size_t i = 0; i < w->nr_maps; i++)
+				if (w->maps[i].wd == ev.wd)
+					repaired += repair_mapping(w, &w->maps[i], page);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	return repaired;
+}
+
 void shm_window_for_each(struct shm_window *w,
 			 void (*fn)(const struct shm_mapping *m, void *opaque), void *opaque)
 {
@@ -418,5 +603,8 @@ void shm_window_destroy(struct shm_window *w)
 	free(w->maps);
 	w->maps = NULL;
 	w->nr_maps = w->cap_maps = 0;
+	if (w->watch_fd >= 0)
+		close(w->watch_fd);
+	w->watch_fd = -1;
 	pthread_mutex_destroy(&w->lock);
 }

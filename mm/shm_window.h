@@ -62,6 +62,9 @@ struct shm_mapping {
 	uint32_t flags;      /* SHM_MAP_F_* */
 	uint32_t slot;       /* SHM_NO_SLOT: none (window strategy, or window not in the guest) */
 	uint64_t dev, ino;   /* the backing file */
+	uint64_t file_len;   /* leading bytes still the file's: len, less what a repair replaced */
+	int wd;              /* inotify watch on the file (shared by its mappings), -1 if none */
+	bool announced;      /* ops->mapped() was called for it at the current gpa */
 };
 
 struct shm_stats {
@@ -69,11 +72,29 @@ struct shm_stats {
 	uint64_t refused_maps, refused_unmaps; /* refused */
 	uint64_t hole_reads, hole_writes;      /* guest accesses that found nothing mapped */
 	uint64_t ro_writes;                    /* guest writes to read-only mappings */
+	uint64_t eof_pages;                    /* pages past a file's end replaced by zeros */
+};
+
+/*
+ * Who else must hear of the mappings (optional: shm_window_set_ops()). Both
+ * are called with the window's lock held, only while the window is in the
+ * guest's address space (gpa != SHM_GPA_NONE); they must not call into the
+ * window and must not wait for anyone (the caller of shm_window_map() may
+ * be answering a backend that is blocked until it gets that answer).
+ */
+struct shm_window_ops {
+	/* @m is now mapped at guest address @gpa, host address @hva; @fd is open until return. */
+	void (*mapped)(void *opaque, const struct shm_mapping *m, uint64_t gpa, void *hva, int fd);
+	/* @m, announced at @gpa, is about to be unmapped, or the window is leaving @gpa. */
+	void (*unmapped)(void *opaque, const struct shm_mapping *m, uint64_t gpa);
 };
 
 struct shm_window {
 	pthread_mutex_t lock;
+	const struct shm_window_ops *ops; /* NULL: nobody to tell */
+	void *ops_opaque;
 	const char *name; /* for log lines */
+	int watch_fd;     /* inotify instance watching the mapped files, -1 if none */
 	enum shm_strategy strategy;
 	struct memslot_table *slots;
 	uint8_t *hva;  /* reserved host range */
@@ -105,10 +126,17 @@ void shm_window_destroy(struct shm_window *w);
 /* The region with id @shmid, NULL if none. */
 const struct shm_region *shm_window_region(const struct shm_window *w, uint8_t shmid);
 
+/* Tell @ops about every mapping from now on (set once, before the window is used). */
+void shm_window_set_ops(struct shm_window *w, const struct shm_window_ops *ops, void *opaque);
+
 /*
  * Put the window at guest address @gpa (SHM_GPA_NONE: take it out of the
  * guest), moving every live mapping's slot with it. A slot that cannot be
- * re-registered is logged; its mapping stays and counts no slot.
+ * re-registered is logged; its mapping stays and counts no slot. Every
+ * announced mapping is unmapped() at the old address, and is not announced
+ * again at the new one: the window keeps no fds (a live mapping costs none),
+ * so it has nothing to hand ops->mapped(). Mappings made after the move are
+ * announced at the new address.
  */
 void shm_window_set_gpa(struct shm_window *w, uint64_t gpa);
 
@@ -133,6 +161,43 @@ size_t shm_window_unmap_all(struct shm_window *w);
  * rate limit.
  */
 void shm_window_access(struct shm_window *w, uint64_t off, void *data, uint32_t len, bool write);
+
+/*
+ * Find every live mapping's pages that lie past the end of its file (the
+ * file was truncated by someone else, or the mapping was longer than it) and
+ * put private zero memory over exactly those, so that a guest access there
+ * no longer fails KVM_RUN with EFAULT. Needs no fd: a page past EOF is one
+ * that madvise(MADV_POPULATE_READ) refuses with EFAULT (Linux >= 5.14); the
+ * last page of each mapping still backed by its file is probed, and only if
+ * it faults is the first faulting page binary-searched (a file ends once:
+ * pages before its end are good, pages from it on are bad; a file that
+ * faults for another reason, an I/O error, breaks that assumption and may
+ * lose good pages to zeros). The zero memory is readable, and writable
+ * unless the mapping is read-only in the slot strategy (whose slot is
+ * read-only anyway). The mapping stays in the table: the guest reads zeros
+ * there and its writes land in private memory, never in the file, until the
+ * range is unmapped or mapped again (an unmap puts the reservation back over
+ * the whole range, as for any mapping). Counted (eof_pages), logged with a
+ * rate limit. Returns how many pages it replaced: 0 when nothing was past an
+ * end (or replacing failed, logged). Costs one madvise per live mapping when
+ * nothing is wrong. Idempotent: replaced pages do not fault again.
+ */
+size_t shm_window_repair(struct shm_window *w);
+
+/*
+ * Mapped files are watched (inotify, IN_MODIFY: a write or a truncation):
+ * a file cut by another host process is repaired as soon as that happens,
+ * not only when a guest access fails KVM_RUN. That is the path that works
+ * for Linux guests: a vCPU that can take interrupts makes KVM retry such a
+ * fault as an asynchronous page fault, again and again, and KVM_RUN never
+ * returns EFAULT. The watch fd (-1 if inotify is unavailable) is for the
+ * VMM's event loop; when it is readable, shm_window_files_changed() reads
+ * the events and repairs the mappings of the files named. Returns the pages
+ * replaced. A watch costs one inotify_add_watch() per map (one per file, the
+ * kernel shares it) and is removed with the file's last mapping.
+ */
+int shm_window_watch_fd(const struct shm_window *w);
+size_t shm_window_files_changed(struct shm_window *w);
 
 /* Live mappings, for reports: @fn is called for each with the lock held. */
 void shm_window_for_each(struct shm_window *w,

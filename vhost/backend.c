@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,13 +31,14 @@ static uint64_t offered_features(const struct vu_backend *b)
 static uint64_t offered_protocol_features(const struct vu_backend *b)
 {
 	uint64_t pf = (1ULL << VU_PF_MQ) | (1ULL << VU_PF_REPLY_ACK) | (1ULL << VU_PF_BACKEND_REQ) |
-		      (1ULL << VU_PF_BACKEND_SEND_FD) | (1ULL << VU_PF_RESET_DEVICE);
+		      (1ULL << VU_PF_BACKEND_SEND_FD) | (1ULL << VU_PF_RESET_DEVICE) |
+		      (1ULL << VU_PF_CONFIGURE_MEM_SLOTS);
 
 	if (b->ops->config_size)
 		pf |= 1ULL << VU_PF_CONFIG;
 	if (b->ops->get_shmem_config)
 		pf |= 1ULL << VU_PF_SHMEM;
-	return pf;
+	return pf & ~b->ops->withheld_protocol_features;
 }
 
 static bool has_pf(const struct vu_backend *b, enum vu_protocol_feature f)
@@ -45,31 +48,61 @@ static bool has_pf(const struct vu_backend *b, enum vu_protocol_feature f)
 
 /* ---- memory ---- */
 
-static void unmap_regions(struct vu_mem_region *r, unsigned int n)
+static void unmap_region(struct vu_mem_region *r)
 {
-	for (unsigned int i = 0; i < n; i++)
-		if (r[i].map)
-			munmap(r[i].map, r[i].map_size);
+	if (r->map)
+		munmap(r->map, r->map_size);
+	r->map = NULL;
+}
+
+static void unmap_regions(struct vu_mem_region *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		unmap_region(&r[i]);
+}
+
+/* Index of the first region that ends after @gpa (nregions if none). */
+static size_t first_ending_after(const struct vu_backend *b, uint64_t gpa)
+{
+	size_t lo = 0, hi = b->nregions;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vu_mem_region *r = &b->regions[mid];
+
+		/* r->size > 0 and the region does not wrap (checked when added). */
+		if (r->gpa + r->size - 1 < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 void *vu_gpa_to_va(struct vu_backend *b, uint64_t gpa, uint64_t len)
 {
-	for (unsigned int i = 0; i < b->nregions; i++) {
-		struct vu_mem_region *r = &b->regions[i];
+	size_t i = first_ending_after(b, gpa);
+	struct vu_mem_region *r;
 
-		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
-			return r->host + (gpa - r->gpa);
-	}
+	if (i == b->nregions)
+		return NULL;
+	r = &b->regions[i];
+	if (gpa >= r->gpa && gpa - r->gpa < r->usable && len <= r->usable - (gpa - r->gpa))
+		return r->host + (gpa - r->gpa);
 	return NULL;
 }
 
-/* Ring addresses are the frontend's virtual addresses. */
+/*
+ * Ring addresses are the frontend's virtual addresses. Only ring starts
+ * translate them (three lookups a ring), so a scan of the gpa-sorted table
+ * does, rather than a second index to keep sorted by uva.
+ */
 static void *uva_to_va(struct vu_backend *b, uint64_t uva, uint64_t len)
 {
-	for (unsigned int i = 0; i < b->nregions; i++) {
+	for (size_t i = 0; i < b->nregions; i++) {
 		struct vu_mem_region *r = &b->regions[i];
 
-		if (uva >= r->uva && uva - r->uva < r->size && len <= r->size - (uva - r->uva))
+		if (uva >= r->uva && uva - r->uva < r->usable && len <= r->usable - (uva - r->uva))
 			return r->host + (uva - r->uva);
 	}
 	return NULL;
@@ -80,42 +113,161 @@ static void *vq_xlate(void *opaque, uint64_t gpa, uint64_t len)
 	return vu_gpa_to_va(opaque, gpa, len);
 }
 
+/*
+ * Map @r of @fd into @out. An aligned mmap_offset is mapped directly (no
+ * address space spent on the part before it); an unaligned one the
+ * protocol's way, from 0. A read-only file (a read-only window mapping's) is
+ * mapped private: the guest may name it as a device-writable buffer, and
+ * our writes must not fault. Only what lies within a regular file's
+ * (page-rounded) size translates, as touching a page past the end raises
+ * SIGBUS; a file that shrinks afterwards is not covered.
+ */
+static int map_region(const struct vu_region *r, int fd, struct vu_mem_region *out)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), off = r->mmap_offset, skip = 0;
+	int share = MAP_SHARED;
+	struct stat st;
+	void *p;
+
+	if (!r->memory_size || r->guest_phys_addr + r->memory_size - 1 < r->guest_phys_addr ||
+	    r->userspace_addr + r->memory_size - 1 < r->userspace_addr ||
+	    off + r->memory_size < off || off + r->memory_size > (uint64_t)INT64_MAX ||
+	    r->memory_size > SIZE_MAX - page)
+		return -EINVAL;
+	if (fstat(fd, &st))
+		return -errno;
+	if (off % page) {
+		skip = off;
+		off = 0;
+	}
+	for (;;) {
+		p = mmap(NULL, skip + r->memory_size, PROT_READ | PROT_WRITE, share | MAP_NORESERVE,
+			 fd, (off_t)off);
+		if (p != MAP_FAILED)
+			break;
+		if (errno != EACCES || share == MAP_PRIVATE)
+			return -errno;
+		share = MAP_PRIVATE;
+	}
+	*out = (struct vu_mem_region){
+		.gpa = r->guest_phys_addr,
+		.size = r->memory_size,
+		.uva = r->userspace_addr,
+		.usable = r->memory_size,
+		.host = (uint8_t *)p + skip,
+		.map = p,
+		.map_size = skip + r->memory_size,
+	};
+	if (S_ISREG(st.st_mode)) {
+		uint64_t end = ALIGN_UP((uint64_t)st.st_size, page);
+
+		out->usable = end <= r->mmap_offset ? 0 : MIN(end - r->mmap_offset, r->memory_size);
+	}
+	return 0;
+}
+
+/* Make room for @want regions in all. */
+static int table_reserve(struct vu_backend *b, size_t want)
+{
+	struct vu_mem_region *t;
+	size_t cap = b->cap_regions ? b->cap_regions : 16;
+
+	if (want <= b->cap_regions)
+		return 0;
+	if (want > VU_BACKEND_MAX_MEM_SLOTS)
+		return -ENOSPC;
+	while (cap < want)
+		cap *= 2;
+	cap = MIN(cap, (size_t)VU_BACKEND_MAX_MEM_SLOTS);
+	t = realloc(b->regions, cap * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	b->regions = t;
+	b->cap_regions = cap;
+	return 0;
+}
+
 static int set_mem_table(struct vu_backend *b, struct vu_msg *m)
 {
 	struct vu_mem_region n[VU_MAX_MEM_REGIONS] = { 0 };
 	struct vu_memory mem;
+	unsigned int i, j;
 	int rc = vu_decode_mem_table(m->payload.bytes, m->hdr.size, m->nfds, &mem);
 
 	if (rc)
 		return rc;
-	for (unsigned int i = 0; i < mem.nregions; i++) {
-		const struct vu_region *r = &mem.regions[i];
-		size_t sz = r->memory_size + r->mmap_offset;
+	for (i = 0; i < mem.nregions; i++) {
+		struct vu_mem_region r;
 
-		if (sz < r->memory_size) {
+		rc = map_region(&mem.regions[i], m->fds[i], &r);
+		if (rc)
+			goto err;
+		/* Insertion sort by gpa; overlapping regions are refused. */
+		for (j = i; j > 0 && n[j - 1].gpa > r.gpa; j--)
+			n[j] = n[j - 1];
+		n[j] = r;
+		if ((j > 0 && n[j - 1].gpa + n[j - 1].size - 1 >= r.gpa) ||
+		    (j < i && r.gpa + r.size - 1 >= n[j + 1].gpa)) {
+			i++;
 			rc = -EINVAL;
-			break;
+			goto err;
 		}
-		n[i].map = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m->fds[i], 0);
-		if (n[i].map == MAP_FAILED) {
-			n[i].map = NULL;
-			rc = -errno;
-			break;
-		}
-		n[i].map_size = sz;
-		n[i].gpa = r->guest_phys_addr;
-		n[i].size = r->memory_size;
-		n[i].uva = r->userspace_addr;
-		n[i].host = (uint8_t *)n[i].map + r->mmap_offset;
 	}
-	if (rc) {
-		unmap_regions(n, mem.nregions);
-		return rc;
-	}
+	rc = table_reserve(b, mem.nregions);
+	if (rc)
+		goto err;
 	/* The new table is in place before the old one goes. */
 	unmap_regions(b->regions, b->nregions);
-	memcpy(b->regions, n, sizeof(n));
+	memcpy(b->regions, n, mem.nregions * sizeof(*n));
 	b->nregions = mem.nregions;
+	return 0;
+err:
+	unmap_regions(n, i);
+	return rc;
+}
+
+/* ADD_MEM_REG: one more region, refused if it overlaps one we have. */
+static int add_mem_reg(struct vu_backend *b, struct vu_msg *m)
+{
+	struct vu_region r = m->payload.mem_reg.region; /* our copy, checked from here on */
+	struct vu_mem_region n;
+	size_t at;
+	int rc;
+
+	if (!has_pf(b, VU_PF_CONFIGURE_MEM_SLOTS))
+		return -EOPNOTSUPP;
+	if (!r.memory_size || r.guest_phys_addr + r.memory_size - 1 < r.guest_phys_addr)
+		return -EINVAL;
+	at = first_ending_after(b, r.guest_phys_addr);
+	if (at < b->nregions && b->regions[at].gpa <= r.guest_phys_addr + r.memory_size - 1)
+		return -EEXIST;
+	rc = table_reserve(b, b->nregions + 1);
+	if (rc)
+		return rc;
+	rc = map_region(&r, m->fds[0], &n);
+	if (rc)
+		return rc;
+	memmove(&b->regions[at + 1], &b->regions[at], (b->nregions - at) * sizeof(n));
+	b->regions[at] = n;
+	b->nregions++;
+	return 0;
+}
+
+/* REM_MEM_REG: exactly one region we have, by guest address and size. */
+static int rem_mem_reg(struct vu_backend *b, struct vu_msg *m)
+{
+	struct vu_region r = m->payload.mem_reg.region;
+	size_t at;
+
+	if (!has_pf(b, VU_PF_CONFIGURE_MEM_SLOTS))
+		return -EOPNOTSUPP;
+	at = first_ending_after(b, r.guest_phys_addr);
+	if (at == b->nregions || b->regions[at].gpa != r.guest_phys_addr ||
+	    b->regions[at].size != r.memory_size)
+		return -ENOENT;
+	unmap_region(&b->regions[at]);
+	memmove(&b->regions[at], &b->regions[at + 1], (b->nregions - at - 1) * sizeof(*b->regions));
+	b->nregions--;
 	return 0;
 }
 
@@ -173,6 +325,24 @@ static int queue_try_start(struct vu_backend *b, unsigned int i)
 struct vq *vu_backend_vq(struct vu_backend *b, unsigned int i)
 {
 	return i < VU_BACKEND_MAX_QUEUES && b->q[i].started ? &b->q[i].vq : NULL;
+}
+
+bool vu_backend_yield(struct vu_backend *b, unsigned int i)
+{
+	struct vu_backend_queue *q = &b->q[i];
+
+	if (!b->map_announced || i >= VU_BACKEND_MAX_QUEUES || !q->started || q->kick_fd < 0)
+		return false;
+	/*
+	 * Serve the queue again in a later round: the ADD_MEM_REG, written before
+	 * the map was answered, is already readable and goes first.
+	 */
+	b->map_announced = false;
+	if (eventfd_write(q->kick_fd, 1) < 0) {
+		log_ratelimited(&be_rl, LOG_WARN, "queue %u: kick eventfd: %s", i, strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 void vu_backend_notify(struct vu_backend *b, unsigned int i)
@@ -256,9 +426,13 @@ static int handle(struct vu_backend *b, struct vu_msg *m, bool *replied)
 		return reply_u64(b, req, b->ops->num_queues);
 	case VU_GET_MAX_MEM_SLOTS:
 		*replied = true;
-		return reply_u64(b, req, VU_MAX_MEM_REGIONS);
+		return reply_u64(b, req, VU_BACKEND_MAX_MEM_SLOTS);
 	case VU_SET_MEM_TABLE:
 		return set_mem_table(b, m);
+	case VU_ADD_MEM_REG:
+		return add_mem_reg(b, m);
+	case VU_REM_MEM_REG:
+		return rem_mem_reg(b, m);
 	case VU_SET_VRING_NUM:
 		st = m->payload.state;
 		if (st.index >= b->ops->num_queues || !st.num || st.num > VQ_MAX_SIZE || (st.num & (st.num - 1)))
@@ -371,6 +545,8 @@ static int on_message(struct vu_backend *b)
 	bool replied;
 	int rc = vu_msg_recv(b->conn_fd, &m, 5000);
 
+	b->map_announced = false; /* the frontend's ADD_MEM_REG came before this, if at all */
+
 	if (rc <= 0) {
 		if (rc < 0)
 			log_warn("vhost-user: frontend connection: %s; dropping it", strerror(-rc));
@@ -443,6 +619,9 @@ int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_ba
 void vu_backend_close(struct vu_backend *b)
 {
 	disconnect(b);
+	free(b->regions);
+	b->regions = NULL;
+	b->cap_regions = 0;
 	if (b->listen_fd >= 0)
 		close(b->listen_fd);
 	b->listen_fd = -1;
@@ -503,7 +682,12 @@ int vu_backend_run(struct vu_backend *b)
 
 			if (rc)
 				return rc;
-			break; /* the fd set may have changed */
+			/*
+			 * The fd set may have changed. One fd a round, the main
+			 * socket (p[0]) first: every message queued before a kick
+			 * is handled before it (backend.h, "Ordering").
+			 */
+			break;
 		}
 	}
 }
@@ -544,7 +728,12 @@ int vu_backend_shmem_map(struct vu_backend *b, uint8_t shmid, uint64_t fd_offset
 	struct vu_mmap mm = { .shmid = shmid, .fd_offset = fd_offset, .shm_offset = shm_offset,
 			      .len = len, .flags = writable ? VU_SHMEM_MAP_F_RW : 0 };
 
-	return backend_request(b, VU_BACKEND_SHMEM_MAP, &mm, fd);
+	int rc = backend_request(b, VU_BACKEND_SHMEM_MAP, &mm, fd);
+
+	/* The frontend announced the mapping on the main socket before it answered. */
+	if (!rc && has_pf(b, VU_PF_CONFIGURE_MEM_SLOTS))
+		b->map_announced = true;
+	return rc;
 }
 
 int vu_backend_shmem_unmap(struct vu_backend *b, uint8_t shmid, uint64_t shm_offset, uint64_t len)

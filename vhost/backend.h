@@ -5,6 +5,25 @@
  * gives and calls vu_backend_dispatch() on the ready ones, or calls
  * vu_backend_run() if it has no loop of its own. One frontend at a time; a
  * frontend that disconnects resets the device, ready for the next one.
+ *
+ * Guest memory: SET_MEM_TABLE replaces the whole table; with
+ * CONFIGURE_MEM_SLOTS (always offered) ADD_MEM_REG and REM_MEM_REG add and
+ * remove one region at a time, up to VU_BACKEND_MAX_MEM_SLOTS. shmvm uses
+ * them to show the backend its own shared-memory window mappings, so that a
+ * descriptor pointing into the window translates. The table belongs to the
+ * thread that dispatches the main socket: call vu_gpa_to_va() from that
+ * thread (queue_kick runs there).
+ *
+ * Ordering: vu_backend_run() serves a readable main socket before any kick,
+ * one message per poll round, so every message the frontend queued before a
+ * kick is handled before that kick. shmvm relies on it: it writes a
+ * mapping's ADD_MEM_REG to the main socket before it answers the SHMEM_MAP,
+ * so a request that uses the mapping, which the guest can only issue after
+ * that answer, is served after the ADD_MEM_REG. A program with its own loop
+ * must keep that order (vu_backend_fds() lists the main socket first). It
+ * holds between poll rounds, not inside one: a queue_kick handler that keeps
+ * popping after its own SHMEM_MAP was answered could meet such a request
+ * before the next round, so it asks vu_backend_yield() between requests.
  */
 #ifndef SHMVM_VHOST_BACKEND_H
 #define SHMVM_VHOST_BACKEND_H
@@ -18,6 +37,14 @@
 #include "vhost/virtq.h"
 
 #define VU_BACKEND_MAX_QUEUES 64
+/*
+ * GET_MAX_MEM_SLOTS: a whole shared-memory window (at most 32 GiB in shmvm)
+ * in the 2 MiB pieces Linux DAX maps, plus a full SET_MEM_TABLE of RAM. The
+ * table grows as needed (48 bytes a region: 768 KiB at most), and each
+ * region is one mmap, well below the default vm.max_map_count (65530).
+ * Smaller pieces can exhaust it; ADD_MEM_REG then fails with -ENOSPC.
+ */
+#define VU_BACKEND_MAX_MEM_SLOTS ((32ULL << 30) / (2ULL << 20) + VU_MAX_MEM_REGIONS)
 
 struct vu_backend;
 
@@ -25,6 +52,7 @@ struct vu_backend_ops {
 	uint64_t features;      /* device-specific feature bits offered */
 	uint16_t num_queues;    /* GET_QUEUE_NUM */
 	uint32_t config_size;   /* bytes of device config, 0: no CONFIG */
+	uint64_t withheld_protocol_features; /* not offered (to measure what one costs) */
 	int (*get_config)(void *opaque, uint32_t off, void *buf, uint32_t len);
 	int (*set_config)(void *opaque, uint32_t off, const void *buf, uint32_t len);
 	/* Shared-memory region sizes by shmid (0 = unused); NULL: no SHMEM feature. */
@@ -37,8 +65,9 @@ struct vu_backend_ops {
 
 struct vu_mem_region {
 	uint64_t gpa, size, uva; /* guest-physical start, length, frontend's address */
+	uint64_t usable;         /* bytes of [gpa, gpa + size) that translate (file's end) */
 	uint8_t *host;           /* our mapping of [gpa, gpa + size) */
-	void *map;               /* what mmap returned (includes mmap_offset) */
+	void *map;               /* what mmap returned (includes mmap_offset if unaligned) */
 	size_t map_size;
 };
 
@@ -56,10 +85,11 @@ struct vu_backend {
 	void *opaque;
 	int listen_fd, conn_fd, req_fd;
 	uint64_t features, protocol_features;
-	unsigned int nregions;
-	struct vu_mem_region regions[VU_MAX_MEM_REGIONS];
+	size_t nregions, cap_regions;
+	struct vu_mem_region *regions; /* sorted by gpa, never overlapping */
 	struct vu_backend_queue q[VU_BACKEND_MAX_QUEUES];
 	pthread_mutex_t req_lock; /* one backend-channel request at a time */
+	bool map_announced;       /* a SHMEM_MAP was answered; its ADD_MEM_REG is not read yet */
 	int req_timeout_ms;
 };
 
@@ -75,10 +105,17 @@ int vu_backend_dispatch(struct vu_backend *b, int fd) __must_check;
 /* Poll and dispatch until vu_backend_dispatch() fails. */
 int vu_backend_run(struct vu_backend *b) __must_check;
 
-/* Guest-physical range → our pointer, NULL unless all of it is mapped. */
+/* Guest-physical range → our pointer, NULL unless all of it is in one region (binary search). */
 void *vu_gpa_to_va(struct vu_backend *b, uint64_t gpa, uint64_t len);
 /* Queue @q's ring, once started (NULL before). */
 struct vq *vu_backend_vq(struct vu_backend *b, unsigned int q);
+/*
+ * For a queue_kick handler, between two requests of queue @q: true if it
+ * must return now, because a mapping it made has an ADD_MEM_REG waiting on
+ * the main socket that later requests may need ("Ordering" above); queue @q
+ * is then kicked again and its other requests are served in a later round.
+ */
+bool vu_backend_yield(struct vu_backend *b, unsigned int q);
 /* Interrupt the driver about queue @q if it wants to be. */
 void vu_backend_notify(struct vu_backend *b, unsigned int q);
 

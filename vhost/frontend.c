@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -42,6 +43,33 @@ static int recv_reply(struct vu_frontend *f, uint32_t req, struct vu_msg *m)
 }
 
 /*
+ * Write one whole message under the send lock, which is never held while
+ * waiting: a full socket buffer is waited for (up to the timeout) with the
+ * lock released, so vu_frontend_add_mem_reg() never waits behind us.
+ */
+static int send_whole(struct vu_frontend *f, uint32_t req, uint32_t flags, const void *payload,
+		      uint32_t size, const int *fds, size_t nfds)
+{
+	for (;;) {
+		struct pollfd p = { .fd = f->sock, .events = POLLOUT };
+		int rc;
+
+		pthread_mutex_lock(&f->send_lock);
+		rc = vu_msg_send_nowait(f->sock, req, flags, payload, size, fds, nfds);
+		pthread_mutex_unlock(&f->send_lock);
+		if (rc != -EAGAIN)
+			return rc;
+		do
+			rc = poll(&p, 1, f->timeout_ms);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			return -ETIMEDOUT;
+	}
+}
+
+/*
  * Send a request. If it has a reply by definition, receive it into @reply;
  * otherwise, with REPLY_ACK, ask for an ack and turn a non-zero ack into
  * -EIO. Lock held.
@@ -56,8 +84,8 @@ static int request(struct vu_frontend *f, uint32_t req, const void *payload, uin
 
 	if (f->broken)
 		return -EIO;
-	rc = vu_msg_send(f->sock, req, VU_VERSION | (ack ? VU_FLAG_NEED_REPLY : 0), payload, size,
-			 fds, nfds);
+	rc = send_whole(f, req, VU_VERSION | (ack ? VU_FLAG_NEED_REPLY : 0), payload, size, fds,
+			nfds);
 	if (rc)
 		return fail(f, req, "send", rc);
 	if (!rule->has_reply && !ack)
@@ -117,6 +145,7 @@ int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, i
 
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->send_lock, NULL);
 	f->path = path;
 	f->timeout_ms = timeout_ms;
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -158,10 +187,13 @@ int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, i
 
 void vu_frontend_close(struct vu_frontend *f)
 {
+	/* Under the send lock: a memory-region message may be on its way from another thread. */
+	pthread_mutex_lock(&f->send_lock);
 	if (f->sock >= 0)
 		close(f->sock);
 	f->sock = -1;
-	f->broken = true;
+	__atomic_store_n(&f->broken, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&f->send_lock);
 }
 
 int vu_frontend_set_features(struct vu_frontend *f, uint64_t features)
@@ -333,4 +365,38 @@ int vu_frontend_get_shmem_config(struct vu_frontend *f, uint64_t sizes[VU_MAX_SH
 	}
 	pthread_mutex_unlock(&f->lock);
 	return rc;
+}
+
+/* One memory-region message, now or never (see frontend.h). */
+static int send_mem_reg(struct vu_frontend *f, uint32_t req, const struct vu_region *r, int fd)
+{
+	struct vu_mem_reg m = { .region = *r };
+	int rc;
+
+	if (!vu_frontend_has(f, VU_PF_CONFIGURE_MEM_SLOTS))
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&f->send_lock);
+	/* broken and sock change under other threads; read them where the send happens. */
+	if (__atomic_load_n(&f->broken, __ATOMIC_RELAXED) || f->sock < 0)
+		rc = -EIO;
+	else
+		rc = vu_msg_send_nowait(f->sock, req, VU_VERSION, &m, sizeof(m),
+					fd >= 0 ? &fd : NULL, fd >= 0);
+	/* A half-written message would desynchronise the stream: hang up, the main loop sees it. */
+	if (rc == -EPIPE)
+		shutdown(f->sock, SHUT_RDWR);
+	pthread_mutex_unlock(&f->send_lock);
+	return rc;
+}
+
+int vu_frontend_add_mem_reg(struct vu_frontend *f, const struct vu_region *r, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	return send_mem_reg(f, VU_ADD_MEM_REG, r, fd);
+}
+
+int vu_frontend_rem_mem_reg(struct vu_frontend *f, const struct vu_region *r)
+{
+	return send_mem_reg(f, VU_REM_MEM_REG, r, -1);
 }

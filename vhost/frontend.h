@@ -5,6 +5,13 @@
  * protocol error marks the connection broken (the caller then tells the
  * guest DEVICE_NEEDS_RESET). Knows nothing of KVM or PCI: addresses are the
  * frontend's virtual addresses, as the protocol wants.
+ *
+ * Two locks: @lock serialises request/reply pairs (a request holds it while
+ * it waits for its reply); @send_lock is held only while one whole message
+ * is written, never while waiting. vu_frontend_add_mem_reg() and
+ * vu_frontend_rem_mem_reg() take only @send_lock and never wait, so another
+ * thread (shmvm's backend-channel thread, in the middle of answering a
+ * SHMEM_MAP) may call them while a request is waiting for its reply.
  */
 #ifndef SHMVM_VHOST_FRONTEND_H
 #define SHMVM_VHOST_FRONTEND_H
@@ -20,10 +27,11 @@
 #define VU_FRONTEND_PROTOCOL_FEATURES                                                              \
 	((1ULL << VU_PF_MQ) | (1ULL << VU_PF_REPLY_ACK) | (1ULL << VU_PF_CONFIG) |                   \
 	 (1ULL << VU_PF_BACKEND_REQ) | (1ULL << VU_PF_BACKEND_SEND_FD) |                               \
-	 (1ULL << VU_PF_RESET_DEVICE) | (1ULL << VU_PF_SHMEM))
+	 (1ULL << VU_PF_RESET_DEVICE) | (1ULL << VU_PF_SHMEM) | (1ULL << VU_PF_CONFIGURE_MEM_SLOTS))
 
 struct vu_frontend {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;      /* one request/reply pair at a time */
+	pthread_mutex_t send_lock; /* one whole message at a time; never held while waiting */
 	int sock;
 	const char *path;
 	int timeout_ms;
@@ -71,5 +79,19 @@ int vu_frontend_get_shmem_config(struct vu_frontend *f,
 				 uint64_t sizes[VU_MAX_SHMEM_REGIONS]) __must_check;
 /* Hand the backend its end of the backend channel (SET_BACKEND_REQ_FD). */
 int vu_frontend_set_backend_req_fd(struct vu_frontend *f, int fd) __must_check;
+
+/*
+ * ADD_MEM_REG / REM_MEM_REG (CONFIGURE_MEM_SLOTS): one message, without
+ * NEED_REPLY, sent only if it can go at once; any thread, even while another
+ * holds the request lock waiting for a reply. ADD carries @fd (the caller
+ * keeps it), REM carries none. 0 (queued on the socket, not yet seen by the
+ * backend), -EOPNOTSUPP (not negotiated), -EIO (connection broken or
+ * closed), -EAGAIN (the socket buffer is full: nothing was sent, the
+ * connection stays usable; the caller counts it), -EPIPE (only part of the
+ * message went: the socket is shut down, so the hang-up path drops the
+ * backend), or another -errno from sendmsg. Nothing is logged here.
+ */
+int vu_frontend_add_mem_reg(struct vu_frontend *f, const struct vu_region *r, int fd) __must_check;
+int vu_frontend_rem_mem_reg(struct vu_frontend *f, const struct vu_region *r) __must_check;
 
 #endif

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -115,8 +116,12 @@ err:
 	return rc;
 }
 
-int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
-		const int *fds, size_t nfds)
+/*
+ * Send one whole message. @nowait: one sendmsg(MSG_DONTWAIT) that must take
+ * it all; nothing sent is -EAGAIN, a part sent is -EPIPE (framing lost).
+ */
+static int send_msg(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		    const int *fds, size_t nfds, bool nowait)
 {
 	struct vu_hdr hdr = { .request = request, .flags = flags, .size = size };
 	union {
@@ -145,7 +150,7 @@ int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
 	while (sent < total) {
-		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -153,6 +158,8 @@ int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 			return -errno;
 		}
 		sent += (size_t)n;
+		if (nowait && sent < total)
+			return -EPIPE;
 		/* fds went with the first bytes; advance the iovecs past what was sent. */
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
@@ -169,6 +176,18 @@ int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 		}
 	}
 	return 0;
+}
+
+int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
+		const int *fds, size_t nfds)
+{
+	return send_msg(sock, request, flags, payload, size, fds, nfds, false);
+}
+
+int vu_msg_send_nowait(int sock, uint32_t request, uint32_t flags, const void *payload,
+		       uint32_t size, const int *fds, size_t nfds)
+{
+	return send_msg(sock, request, flags, payload, size, fds, nfds, true);
 }
 
 int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value)

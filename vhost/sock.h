@@ -42,6 +42,16 @@ int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms) __must_check;
 /* Send header, @size bytes of @payload and @nfds fds. 0 or -errno. */
 int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,
 		const int *fds, size_t nfds) __must_check;
+/*
+ * The same without waiting: one sendmsg(MSG_DONTWAIT). On an AF_UNIX stream
+ * a message of up to VU_MAX_PAYLOAD bytes goes in one piece, so it is
+ * written whole or not at all: 0, -EAGAIN (the socket buffer is full,
+ * nothing was sent: the stream is intact), -EPIPE if only part of it went
+ * (only with a send buffer shrunk below one message: the framing is lost,
+ * the connection must be dropped), or another -errno.
+ */
+int vu_msg_send_nowait(int sock, uint32_t request, uint32_t flags, const void *payload,
+		       uint32_t size, const int *fds, size_t nfds) __must_check;
 
 /* Reply to @request with a u64 (flags exactly VERSION|REPLY). */
 int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value) __must_check;

@@ -17,8 +17,11 @@ long kvm_do_ioctl(int fd, unsigned long req, void *arg, const char *name)
 	while (rc < 0 && errno == EINTR && req != KVM_RUN);
 	if (rc < 0) {
 		rc = -errno;
-		/* KVM_RUN returns -EINTR when kicked and -EAGAIN for a vCPU still waiting for SIPI. */
-		if (req != KVM_RUN || (rc != -EINTR && rc != -EAGAIN))
+		/*
+		 * KVM_RUN returns -EINTR when kicked and -EAGAIN for a vCPU still waiting
+		 * for SIPI; -EFAULT is the vCPU's to handle (and the guest's to repeat).
+		 */
+		if (req != KVM_RUN || (rc != -EINTR && rc != -EAGAIN && rc != -EFAULT))
 			log_err("%s: %s", name, strerror((int)-rc));
 	}
 	return rc;

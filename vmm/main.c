@@ -128,6 +128,17 @@ static void on_backend_hup(struct loop *l, int fd, uint32_t events, void *opaque
 	vhost_user_dev_broken(opaque, "disconnected");
 }
 
+/* A file mapped into a device's window was written or cut: repair what lies past its end. */
+static void on_mapped_file_changed(struct loop *l, int fd, uint32_t events, void *opaque)
+{
+	struct vhost_user_dev *d = opaque;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	shm_window_files_changed(&d->shm);
+}
+
 static void api_shutdown(void *opaque)
 {
 	log_info("stopping on request of the control socket");
@@ -169,6 +180,10 @@ static int run(struct vm *vm, const struct vm_options *o, int sigfd)
 	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++)
 		rc = loop_add(&loop, vhost_user_dev_fd(&vm->devices[i]), EPOLLRDHUP, on_backend_hup,
 			      &vm->devices[i]);
+	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++)
+		if (vm->devices[i].has_shm && shm_window_watch_fd(&vm->devices[i].shm) >= 0)
+			rc = loop_add(&loop, shm_window_watch_fd(&vm->devices[i].shm), EPOLLIN,
+				      on_mapped_file_changed, &vm->devices[i]);
 	if (!rc && o->api_socket)
 		rc = api_init(&api, o->api_socket, &target, &loop);
 	if (!rc)

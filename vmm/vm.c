@@ -356,6 +356,21 @@ int vm_start(struct vm *vm)
 	return 0;
 }
 
+uint64_t vm_shm_repair(struct vm *vm)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < vm->nr_devices; i++) {
+		struct vhost_user_dev *d = &vm->devices[i];
+
+		if (!d->has_shm)
+			continue;
+		shm_window_repair(&d->shm);
+		total += shm_window_stats(&d->shm).eof_pages;
+	}
+	return total;
+}
+
 void vm_destroy(struct vm *vm)
 {
 	/* Stop and join every vCPU before freeing what they touch. */

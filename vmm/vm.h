@@ -39,6 +39,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	uint64_t eof_pages_seen; /* vm_shm_repair()'s total at this vCPU's last EFAULT */
 };
 
 struct vm {
@@ -78,6 +79,13 @@ int vm_start(struct vm *vm) __must_check;
 void vm_request_stop(struct vm *vm, int status);
 /* Join the vCPUs and free everything; safe after a failed vm_create(). */
 void vm_destroy(struct vm *vm);
+/*
+ * Put zeros over every shared-memory page past its file's end, in every
+ * device's window (shm_window_repair). Returns how many pages have been
+ * replaced in this VM so far, by this call or earlier ones from any vCPU.
+ * Callable from any vCPU thread while the VM runs.
+ */
+uint64_t vm_shm_repair(struct vm *vm);
 
 /* vCPU side (vmm/vcpu.c). */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index) __must_check;

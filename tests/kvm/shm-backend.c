@@ -6,15 +6,20 @@
  * themselves are the channel between the two (see the phases below); the
  * control socket is how this program checks shmvm's side.
  *
- *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES|eof|flood]
+ *   shm-backend SOCKET API-SOCKET STRATEGY [CYCLES|eof|truncate|flood]
  *
- * With "eof", phase 1 maps two pages of a one-page file instead: the guest's
- * write to the second page has no host page behind it, and shmvm must stop
- * the VM with a message, not spin. With "flood", it sends requests that want
+ * With "eof", phase 1 maps two pages of a one-page file instead; with
+ * "truncate", two pages of a two-page file, cut to one page once the guest
+ * has read the second. Either way the guest's write to the second page has
+ * no host page behind it: shmvm must put zeros there and run on, the guest
+ * read back its write and a zero, the file keep its size and bytes, and the
+ * control socket count the page. With "flood", it sends requests that want
  * replies and never reads them: shmvm must give up on the backend channel
  * (not block on it forever), keep running, and still shut down.
- * Prints one line per check ("ok ..." / "FAIL ...") and exits 0 when all
- * passed. Region 0 is 4 MiB; the guest knows these offsets:
+ * With SHM_NO_MEM_SLOTS=1 in the environment it does not offer
+ * CONFIGURE_MEM_SLOTS, so shmvm sends no ADD/REM_MEM_REG (to time the cycles
+ * both ways). Prints one line per check ("ok ..." / "FAIL ...") and exits 0
+ * when all passed. Region 0 is 4 MiB; the guest knows these offsets:
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +51,7 @@
 #define MAGIC1 0x53484d31ULL
 #define MAGIC2 0x53484d32ULL
 #define MAGIC6 0x53484d36ULL
+#define PAGE2 0x5041474532ULL /* truncate mode: the second page's first word */
 #define WAIT_MS 120000
 
 static const char *api_path, *strategy;
@@ -119,6 +125,12 @@ static void wait_for(volatile uint64_t *p, uint64_t v, const char *what)
 			die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
 		usleep(1000);
 	}
+}
+
+/* Regions in our memory table (the dispatch thread's; only its size is read here). */
+static size_t backend_regions(void)
+{
+	return __atomic_load_n(&be.nregions, __ATOMIC_RELAXED);
 }
 
 /* ---- the control socket ---- */
@@ -413,7 +425,8 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 
 /* ---- the phases ---- */
 
-static bool eof_mode, flood_mode;
+static bool flood_mode;
+static int eof_mode; /* 1: eof, 2: truncate (the guest's EOF_MODE) */
 
 static void script_flood(void)
 {
@@ -467,20 +480,76 @@ static void script_flood(void)
 	exit(failed);
 }
 
-/* Phase 1 with the second page past the file's end; shmvm stops the VM there. */
+/* Like wait_for(), but give up at once if shmvm has gone (its control socket with it). */
+static void wait_for_live(volatile uint64_t *p, uint64_t v, const char *what)
+{
+	uint64_t end = now_ms() + WAIT_MS;
+
+	while (*p != v) {
+		if (access(api_path, F_OK))
+			die("shmvm has gone while waiting for %s", what);
+		if (now_ms() > end)
+			die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
+		usleep(1000);
+	}
+}
+
+/*
+ * Phase 1 with the second page past the file's end (see the top of the file);
+ * the guest's words in A: [2] 0xC0FFEE, [3] 1 once it read page 2 (truncate),
+ * 2 when done. shmvm must run on; then the file is checked and the VM ended.
+ */
 static void script_eof(void)
 {
-	struct buf a = buf_new("A", 1);
+	bool cut = eof_mode == 2;
+	struct buf a = buf_new("A", cut ? 2 : 1);
+	/* The file's one page at the end: our words, the guest's page-0 writes, zeros. */
+	uint64_t want[PAGE / 8] = {MAGIC1, 0x1122334455667788ULL, 0xC0FFEE, 2};
+	uint64_t got[2 * PAGE / 8];
+	json_object *keep, *dev, *maps;
 
 	a.p[0] = MAGIC1;
 	a.p[1] = 0x1122334455667788ULL;
+	a.p[4] = want[4] = (uint64_t)eof_mode;
+	want[5] = cut ? 2 : 0;
+	if (cut) {
+		a.p[PAGE / 8] = PAGE2;
+		a.p[PAGE / 8 + 1] = 0x2222;
+	}
 	check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd),
-	      "map two pages of a one-page file");
+	      "map two pages of a %s-page file", cut ? "two" : "one");
 	/* The control socket comes up after the devices, and goes when shmvm exits. */
 	json_object_put(api("status"));
-	while (access(api_path, F_OK) == 0)
-		usleep(10000);
-	printf("shm-backend: shmvm has gone\n");
+	if (cut) {
+		wait_for_live(&a.p[3], 1, "the guest's read of the second page");
+		check(!ftruncate(a.fd, (off_t)PAGE),
+		      "cut the file to one page under the live mapping");
+		a.p[5] = 2;
+	}
+	wait_for_live(&a.p[3], 2, "the guest's write past the file's end");
+	if (fstat(a.fd, &a.st))
+		die("fstat: %s", strerror(errno));
+	check(a.st.st_size == (off_t)PAGE, "the file is still one page (%lld bytes)",
+	      (long long)a.st.st_size);
+	check(pread(a.fd, got, sizeof(got), 0) == (ssize_t)PAGE && !memcmp(got, want, PAGE),
+	      "its bytes are ours and the guest's page-0 writes, nothing of the page past its end");
+	keep = api("regions");
+	dev = json_object_array_get_idx(json_object_object_get(keep, "devices"), 0);
+	check(jint(dev, "counters.eof_pages") == 1,
+	      "control socket counts %lld page past a file's end",
+	      (long long)jint(dev, "counters.eof_pages"));
+	json_object_put(keep);
+	maps = api_mappings(&keep);
+	check(json_object_array_length(maps) == 1 &&
+		  jint(json_object_array_get_idx(maps, 0), "len") == (int64_t)(2 * PAGE),
+	      "the repaired mapping is still listed, two pages long");
+	json_object_put(keep);
+	keep = api("status");
+	check(!strcmp(json_object_get_string(json_object_object_get(keep, "state")), "running"),
+	      "shmvm still running");
+	json_object_put(keep);
+	json_object_put(api("shutdown"));
+	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
 	fflush(stdout);
 	exit(failed);
 }
@@ -493,6 +562,7 @@ static void *script(void *opaque)
 	uint64_t end = now_ms() + WAIT_MS;
 	json_object *st, *keep, *maps;
 	int fds_before, fds_after, slots_before, api_fds_before, pid;
+	size_t regions_before;
 	uint64_t t0, gpa_before;
 	bool window = !strcmp(strategy, "window");
 
@@ -557,6 +627,7 @@ static void *script(void *opaque)
 	api_fds_before = (int)jint(st, "open_fds");
 	json_object_put(st);
 	fds_before = settled_fds(pid, -1);
+	regions_before = backend_regions();
 	t0 = now_ms();
 	for (unsigned long i = 0; i < cycles; i++) {
 		int rc = vu_backend_shmem_map(&be, 0, 0, OFF_D + (i % 4) * PAGE, PAGE, i & 1, d.fd);
@@ -575,6 +646,22 @@ static void *script(void *opaque)
 	      "%llu ms", cycles, (long long)jint(st, "memslots.used"), slots_before, fds_after,
 	      fds_before, (unsigned long long)t0);
 	json_object_put(st);
+	if (be.protocol_features & (1ULL << VU_PF_CONFIGURE_MEM_SLOTS)) {
+		uint64_t end_ms = now_ms() + 10000;
+		size_t n;
+		int64_t lost;
+
+		/* Each cycle's ADD_MEM_REG and REM_MEM_REG reached our table, in order. */
+		while ((n = backend_regions()) != regions_before && now_ms() < end_ms)
+			usleep(1000);
+		st = api("counters");
+		lost = jint(json_object_array_get_idx(json_object_object_get(st, "devices"), 0),
+			    "counters.mem_reg_failures");
+		json_object_put(st);
+		check(n == regions_before && lost == 0,
+		      "memory table after the cycles: %zu regions (before %zu), %lld not sent",
+		      n, regions_before, (long long)lost);
+	}
 	c.p[1] = 4;
 
 	/* Phase 4b: the guest moves BAR 2 by 4 GiB; the window and its slots follow. */
@@ -614,7 +701,7 @@ static void shmem_config(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
 	sizes[0] = REGION_SIZE;
 }
 
-static const struct vu_backend_ops ops = {
+static struct vu_backend_ops ops = {
 	.num_queues = 2,
 	.get_shmem_config = shmem_config,
 };
@@ -626,17 +713,24 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc < 4 || argc > 5) {
-		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window [CYCLES|eof|flood]\n");
+		fprintf(stderr, "usage: shm-backend SOCKET API-SOCKET slot|window "
+				"[CYCLES|eof|truncate|flood]\n");
 		return 2;
 	}
 	api_path = argv[2];
 	strategy = argv[3];
 	if (argc == 5 && !strcmp(argv[4], "eof"))
-		eof_mode = true;
+		eof_mode = 1;
+	else if (argc == 5 && !strcmp(argv[4], "truncate"))
+		eof_mode = 2;
 	else if (argc == 5 && !strcmp(argv[4], "flood"))
 		flood_mode = true;
 	else if (argc == 5)
 		cycles = strtoul(argv[4], NULL, 0);
+	if (getenv("SHM_NO_MEM_SLOTS") && !strcmp(getenv("SHM_NO_MEM_SLOTS"), "1"))
+		ops.withheld_protocol_features = 1ULL << VU_PF_CONFIGURE_MEM_SLOTS;
+	printf("shm-backend: CONFIGURE_MEM_SLOTS %s\n",
+	       ops.withheld_protocol_features ? "withheld" : "offered");
 	rc = vu_backend_listen(&be, argv[1], &ops, NULL);
 	if (rc)
 		die("listen on %s: %s", argv[1], strerror(-rc));

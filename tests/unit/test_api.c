@@ -177,6 +177,8 @@ static void vm_setup(void)
 	/* One refused map (outside region 0) and one hole read. */
 	ck_assert_int_eq(shm_window_map(w, 0, 1 * MiB, 0x1000, memfd, 0, 0), -ERANGE);
 	shm_window_access(w, 0x800000, data, 4, false);
+	/* Pages past a file's end, as shm_window_repair() counts them (tested on its own). */
+	w->stats.eof_pages = 3;
 
 	tgt = (struct api_target){
 	    .nr_vcpus = 2,
@@ -305,6 +307,7 @@ static void check_fs_counters(struct json_object *c)
 	ck_assert_uint_eq(get_u64(c, "hole_reads"), 1);
 	ck_assert_uint_eq(get_u64(c, "hole_writes"), 0);
 	ck_assert_uint_eq(get_u64(c, "ro_writes"), 0);
+	ck_assert_uint_eq(get_u64(c, "eof_pages"), 3);
 	ck_assert_uint_eq(get_u64(c, "refused_messages"), BIG_COUNT);
 }
 
@@ -405,6 +408,7 @@ START_TEST(counters_vm)
 	ck_assert(!get_bool(d, "shm"));
 	c = get(d, "counters");
 	ck_assert_uint_eq(get_u64(c, "maps"), 0);
+	ck_assert_uint_eq(get_u64(c, "eof_pages"), 0);
 	ck_assert_uint_eq(get_u64(c, "refused_messages"), 0);
 	d = json_object_array_get_idx(arr, 1);
 	ck_assert_uint_eq(get_u64(d, "index"), 1);

@@ -442,9 +442,10 @@ END_TEST
 
 START_TEST(many_cycles_leave_nothing)
 {
-	int fds = count_fds();
+	int fds;
 
 	window(SHM_STRATEGY_SLOT, 64 * MiB);
+	fds = count_fds(); /* the window's own: its inotify instance */
 	shm_window_set_gpa(&w, GPA);
 	for (unsigned int i = 0; i < 2000; i++) {
 		uint64_t off = (i * 7 % 1000) * PAGE * 16;
@@ -475,6 +476,288 @@ START_TEST(many_live_mappings)
 	ck_assert_int_eq(map(500 * 2 * PAGE, PAGE, 0, 0), -EEXIST);
 	ck_assert_int_eq(map(500 * 2 * PAGE + PAGE, PAGE, 0, 0), 0);
 	ck_assert_uint_eq(shm_window_unmap_all(&w), 1001);
+}
+END_TEST
+
+/* ---- pages past a file's end (shm_window_repair) ---- */
+
+/* A memfd of @pages pages, every byte of page i being 'a' + i. */
+static int small_file(unsigned int pages)
+{
+	int fd = memfd_create("shm-eof", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	for (unsigned int i = 0; i < pages; i++) {
+		char buf[PAGE];
+
+		memset(buf, 'a' + (int)i, sizeof(buf));
+		ck_assert_int_eq(pwrite(fd, buf, sizeof(buf), (off_t)(i * PAGE)), (ssize_t)PAGE);
+	}
+	return fd;
+}
+
+static bool all_bytes(const uint8_t *p, uint8_t v, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* Page @i of the window is still file @fd's page @fd_page: both ways, with a fresh byte. */
+static void assert_shared(int fd, uint64_t i, uint64_t fd_page)
+{
+	uint8_t *p = w.hva + i * PAGE, b = 0;
+
+	ck_assert_int_eq(pwrite(fd, "F", 1, (off_t)(fd_page * PAGE + 7)), 1);
+	ck_assert_uint_eq(p[7], 'F');
+	p[9] = 'G';
+	ck_assert_int_eq(pread(fd, &b, 1, (off_t)(fd_page * PAGE + 9)), 1);
+	ck_assert_uint_eq(b, 'G');
+}
+
+static off_t file_size(int fd)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	return st.st_size;
+}
+
+/* A mapping of 2 pages over a 1-page file: the second page is replaced, the first stays. */
+START_TEST(eof_mapping_longer_than_file)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(1);
+	uint8_t *p1;
+	char perms[5], buf[PAGE], want[PAGE];
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(shm_window_map(&w, 0, 4 * PAGE, 2 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	p1 = w.hva + 5 * PAGE;
+	ck_assert_uint_eq(shm_window_repair(&w), 1);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 1);
+	/* Page 0 is still the file's. */
+	ck_assert(all_bytes(w.hva + 4 * PAGE, 'a', PAGE));
+	assert_shared(fd, 4, 0);
+	host_perms(w.hva + 4 * PAGE, perms);
+	ck_assert_str_eq(perms, "rw-s");
+	/* Page 1: private zeros the guest may write, never reaching the file. */
+	host_perms(p1, perms);
+	ck_assert_str_eq(perms, "rw-p");
+	ck_assert(all_bytes(p1, 0, PAGE));
+	memset(p1, 'Z', PAGE);
+	ck_assert(all_bytes(p1, 'Z', PAGE));
+	ck_assert_int_eq(file_size(fd), (off_t)PAGE);
+	memset(want, 'a', sizeof(want));
+	want[7] = 'F';
+	want[9] = 'G';
+	ck_assert_int_eq(pread(fd, buf, sizeof(buf), 0), (ssize_t)PAGE);
+	ck_assert_int_eq(memcmp(buf, want, PAGE), 0);
+	/* Once replaced, nothing faults: a second repair finds nothing. */
+	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 1);
+	/* The mapping stays as it was mapped, slot included. */
+	ck_assert_uint_eq(shm_window_count(&w), 1);
+	ck_assert_uint_eq(w.maps[0].len, 2 * PAGE);
+	if (s == SHM_STRATEGY_SLOT)
+		ck_assert_uint_eq(live_slots_at(GPA + 4 * PAGE, 2 * PAGE, 0), 1);
+	close(fd);
+}
+END_TEST
+
+/* An unmap of a repaired mapping puts the reservation back over all of it and drops the slot. */
+START_TEST(eof_repaired_then_unmapped)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(1);
+	const char *reserved = s == SHM_STRATEGY_SLOT ? "---p" : "rw-p";
+	char perms[5];
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(shm_window_map(&w, 0, 4 * PAGE, 3 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	ck_assert_uint_eq(shm_window_repair(&w), 2);
+	memset(w.hva + 5 * PAGE, 'Z', 2 * PAGE);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 4 * PAGE, 3 * PAGE), 0);
+	for (uint64_t i = 4; i < 7; i++) {
+		host_perms(w.hva + i * PAGE, perms);
+		ck_assert_str_eq(perms, reserved);
+		if (s == SHM_STRATEGY_WINDOW)
+			ck_assert(all_bytes(w.hva + i * PAGE, 0, PAGE)); /* fresh zeros */
+	}
+	ck_assert_uint_eq(shm_window_count(&w), 0);
+	ck_assert_uint_eq(memslot_count(&slots), s == SHM_STRATEGY_SLOT ? 0 : 1);
+	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	/* The range maps again like any other. */
+	ck_assert_int_eq(shm_window_map(&w, 0, 4 * PAGE, PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	assert_shared(fd, 4, 0);
+	close(fd);
+}
+END_TEST
+
+/*
+ * Files truncated to 0 under live mappings, one read-write and one read-only:
+ * every page is replaced, readable, writable as the guest could write it.
+ */
+START_TEST(eof_truncated_to_zero)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(4);
+	char perms[5];
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 4 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 2 * MiB, 3 * PAGE, fd, PAGE, 0), 0);
+	/* Populated before the truncation, as a guest would have them. */
+	ck_assert(all_bytes(w.hva + 3 * PAGE, 'd', PAGE));
+	ck_assert(all_bytes(w.hva + 2 * MiB, 'b', PAGE));
+	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_int_eq(ftruncate(fd, 0), 0);
+	ck_assert_uint_eq(shm_window_repair(&w), 7);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 7);
+	ck_assert(all_bytes(w.hva, 0, 4 * PAGE));
+	ck_assert(all_bytes(w.hva + 2 * MiB, 0, 3 * PAGE));
+	host_perms(w.hva, perms);
+	ck_assert_str_eq(perms, "rw-p");
+	memset(w.hva, 'Z', 4 * PAGE);
+	/* Slot: a read-only mapping's slot is read-only, so are its zeros; window: all writable. */
+	host_perms(w.hva + 2 * MiB, perms);
+	ck_assert_str_eq(perms, s == SHM_STRATEGY_SLOT ? "r--p" : "rw-p");
+	if (s == SHM_STRATEGY_WINDOW)
+		memset(w.hva + 2 * MiB, 'Z', 3 * PAGE);
+	else
+		ck_assert_uint_eq(live_slots_at(GPA + 2 * MiB, 3 * PAGE, MEMSLOT_F_READONLY), 1);
+	ck_assert_int_eq(file_size(fd), 0);
+	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	close(fd);
+}
+END_TEST
+
+/* Healthy mappings, one ending exactly at the file's end: nothing replaced, still the file's. */
+START_TEST(eof_healthy_untouched)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(4);
+	char perms[5];
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_uint_eq(shm_window_repair(&w), 0); /* no mappings */
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 4 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 1 * MiB, 2 * PAGE, fd, 2 * PAGE, SHM_MAP_F_RW), 0);
+	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 0);
+	for (uint64_t i = 0; i < 4; i++) {
+		host_perms(w.hva + i * PAGE, perms);
+		ck_assert_str_eq(perms, "rw-s");
+		assert_shared(fd, i, i);
+	}
+	assert_shared(fd, 1 * MiB / PAGE + 1, 3);
+	ck_assert_int_eq(file_size(fd), (off_t)(4 * PAGE));
+	close(fd);
+}
+END_TEST
+
+/*
+ * A long mapping at a file offset, its file cut twice: each repair replaces
+ * exactly the pages from the new end on (the binary search), the second only
+ * what the first left.
+ */
+START_TEST(eof_exact_boundary)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(40);
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	/* File pages [8, 72) at window page 0: the file ends at mapping page 32. */
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 64 * PAGE, fd, 8 * PAGE, SHM_MAP_F_RW), 0);
+	ck_assert_uint_eq(shm_window_repair(&w), 32);
+	assert_shared(fd, 31, 39);
+	ck_assert(all_bytes(w.hva + 32 * PAGE, 0, 32 * PAGE));
+	/* Cut to 8 + 13 pages: mapping pages [13, 32) go too. */
+	ck_assert_int_eq(ftruncate(fd, 21 * PAGE), 0);
+	ck_assert_uint_eq(shm_window_repair(&w), 19);
+	assert_shared(fd, 12, 20);
+	ck_assert(all_bytes(w.hva + 13 * PAGE, 0, 19 * PAGE));
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 51);
+	ck_assert_int_eq(file_size(fd), (off_t)(21 * PAGE));
+	close(fd);
+}
+END_TEST
+
+/* Watches on the window's inotify instance (its fdinfo lists one "inotify wd:" line each). */
+static int live_watches(void)
+{
+	char path[64], line[256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", shm_window_watch_fd(&w));
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		n += !strncmp(line, "inotify wd:", 11);
+	fclose(f);
+	return n;
+}
+
+/*
+ * A file cut by someone else is repaired when that happens, through the
+ * watch, before any guest access: the path Linux guests need (their faults
+ * past the end never reach userspace as EFAULT). A write is an event too,
+ * and changes nothing.
+ */
+START_TEST(eof_repaired_when_the_file_is_cut)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(4);
+	char buf[PAGE];
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_ge(shm_window_watch_fd(&w), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 4 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0); /* no event yet */
+	memset(buf, 'x', sizeof(buf));
+	ck_assert_int_eq(pwrite(fd, buf, sizeof(buf), 3 * PAGE), (ssize_t)PAGE);
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0); /* an event, nothing past the end */
+	ck_assert(all_bytes(w.hva + 3 * PAGE, 'x', PAGE));
+	ck_assert_int_eq(ftruncate(fd, PAGE), 0);
+	ck_assert_uint_eq(shm_window_files_changed(&w), 3);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 3);
+	ck_assert(all_bytes(w.hva, 'a', PAGE));
+	ck_assert(all_bytes(w.hva + PAGE, 0, 3 * PAGE));
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0); /* events read, nothing left to do */
+	close(fd);
+}
+END_TEST
+
+/* One watch per file, shared by its mappings, gone with the last of them. */
+START_TEST(watches_follow_mappings)
+{
+	int a = small_file(2), b = small_file(2);
+
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(live_watches(), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, a, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, PAGE, PAGE, a, PAGE, 0), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 2 * PAGE, PAGE, b, 0, 0), 0);
+	ck_assert_int_eq(live_watches(), 2);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 0, PAGE), 0);
+	ck_assert_int_eq(live_watches(), 2); /* a's other mapping keeps it */
+	ck_assert_int_eq(shm_window_unmap(&w, 0, PAGE, PAGE), 0);
+	ck_assert_int_eq(live_watches(), 1);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, a, 0, 0), 0);
+	ck_assert_int_eq(live_watches(), 2);
+	ck_assert_uint_eq(shm_window_unmap_all(&w), 2);
+	ck_assert_int_eq(live_watches(), 0);
+	close(a);
+	close(b);
 }
 END_TEST
 
@@ -513,6 +796,21 @@ static Suite *shm_window_suite(void)
 	tcase_add_test(tc, access_holes_and_readonly);
 	tcase_add_test(tc, many_cycles_leave_nothing);
 	tcase_add_test(tc, many_live_mappings);
+	suite_add_tcase(s, tc);
+
+	/* Each test runs for both strategies (_i: enum shm_strategy). */
+	tc = tcase_create("eof");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, eof_mapping_longer_than_file, SHM_STRATEGY_SLOT,
+			    SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_repaired_then_unmapped, SHM_STRATEGY_SLOT,
+			    SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_truncated_to_zero, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_healthy_untouched, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_exact_boundary, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_repaired_when_the_file_is_cut, SHM_STRATEGY_SLOT,
+			    SHM_STRATEGY_WINDOW + 1);
+	tcase_add_test(tc, watches_follow_mappings);
 	suite_add_tcase(s, tc);
 	return s;
 }

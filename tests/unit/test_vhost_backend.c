@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/virtio_ring.h>
 #include <poll.h>
 #include <pthread.h>
@@ -269,6 +270,230 @@ START_TEST(garbage_then_next_frontend)
 }
 END_TEST
 
+/* ---- the memory table: ADD_MEM_REG / REM_MEM_REG ---- */
+
+#define PG 4096ULL
+
+/* A memfd of @pages pages, each filled with its page number + 1. */
+static int pages_fd(unsigned int pages)
+{
+	int fd = memfd_create("regions", MFD_CLOEXEC);
+	uint8_t page[PG];
+
+	ck_assert_int_ge(fd, 0);
+	for (unsigned int i = 0; i < pages; i++) {
+		memset(page, (int)(i + 1), sizeof(page));
+		ck_assert_int_eq(pwrite(fd, page, sizeof(page), (off_t)(i * PG)), (ssize_t)PG);
+	}
+	return fd;
+}
+
+/* Send one ADD/REM_MEM_REG with NEED_REPLY; the backend's ack (0 or -errno). */
+static int64_t mem_reg(struct vu_frontend *f, uint32_t req, uint64_t gpa, uint64_t size,
+		       uint64_t off, int fd)
+{
+	struct vu_mem_reg r = { .region = { .guest_phys_addr = gpa, .memory_size = size,
+					    .userspace_addr = 0x7f0000000000ULL + gpa,
+					    .mmap_offset = off } };
+	struct vu_msg m;
+
+	ck_assert_int_eq(vu_msg_send(f->sock, req, VU_VERSION | VU_FLAG_NEED_REPLY, &r, sizeof(r),
+				     fd >= 0 ? &fd : NULL, fd >= 0), 0);
+	ck_assert_int_eq(vu_msg_recv(f->sock, &m, 5000), 1);
+	ck_assert_int_eq(vu_msg_check(VU_DIR_FRONTEND_REPLY, &m.hdr, m.nfds), 0);
+	ck_assert_uint_eq(m.hdr.request, req);
+	return (int64_t)m.payload.u64;
+}
+
+/* The byte @gpa translates to in the backend; -1 if [@gpa, @gpa + @len) does not translate. */
+static int byte_at(uint64_t gpa, uint64_t len)
+{
+	const uint8_t *p = vu_gpa_to_va(&be, gpa, len);
+
+	return p ? *p : -1;
+}
+
+static void connect_mem_slots(struct vu_frontend *f)
+{
+	ck_assert_int_eq(vu_frontend_connect(f, path, 2000, 5000), 0);
+	ck_assert(vu_frontend_has(f, VU_PF_CONFIGURE_MEM_SLOTS));
+}
+
+START_TEST(max_mem_slots)
+{
+	struct vu_frontend f;
+	struct vu_msg m;
+
+	connect_mem_slots(&f);
+	ck_assert_int_eq(vu_msg_send(f.sock, VU_GET_MAX_MEM_SLOTS, VU_VERSION, NULL, 0, NULL, 0),
+			 0);
+	ck_assert_int_eq(vu_msg_recv(f.sock, &m, 5000), 1);
+	ck_assert_int_eq(vu_msg_check(VU_DIR_FRONTEND_REPLY, &m.hdr, m.nfds), 0);
+	/* A 32 GiB window in 2 MiB pieces, and a full memory table of RAM. */
+	ck_assert_uint_eq(m.payload.u64, 16384 + 8);
+	ck_assert_uint_eq(m.payload.u64, VU_BACKEND_MAX_MEM_SLOTS);
+	vu_frontend_close(&f);
+}
+END_TEST
+
+START_TEST(add_and_remove)
+{
+	struct vu_frontend f;
+	int fd = pages_fd(8);
+	const uint64_t G = 0x100000;
+
+	connect_mem_slots(&f);
+	/* Pages 2..5 of the file (aligned offset) at G. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G, 4 * PG, 2 * PG, fd), 0);
+	ck_assert_int_eq(byte_at(G, 1), 3);
+	ck_assert_int_eq(byte_at(G + PG, PG), 4);
+	/* The edges: the last byte is in, one more is not, nor the byte before. */
+	ck_assert_int_eq(byte_at(G + 4 * PG - 1, 1), 6);
+	ck_assert_int_eq(byte_at(G + 4 * PG - 1, 2), -1);
+	ck_assert_int_eq(byte_at(G + 4 * PG, 1), -1);
+	ck_assert_int_eq(byte_at(G - 1, 1), -1);
+	ck_assert_int_eq(byte_at(G - 1, 2), -1);
+	ck_assert_int_eq(byte_at(G, 4 * PG), 3);
+	ck_assert_int_eq(byte_at(G, 4 * PG + 1), -1);
+
+	/* Overlaps by one byte at either end, or inside, are refused; adjacent is fine. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G - PG, PG + 1, 0, fd), -EEXIST);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G + 4 * PG - 1, PG, 0, fd), -EEXIST);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G + PG, PG, 0, fd), -EEXIST);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G - 2 * PG, 16 * PG, 0, fd), -EEXIST);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G - PG, PG, 0, fd), 0);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G + 4 * PG, PG, 7 * PG, fd), 0);
+	ck_assert_int_eq(byte_at(G - 1, 1), 1);
+	ck_assert_int_eq(byte_at(G + 4 * PG, 1), 8);
+	/* Contiguous regions do not make one: a range across two does not translate. */
+	ck_assert_int_eq(byte_at(G - 1, 2), -1);
+
+	/* Bad regions: empty, wrapping, wrapping file offset. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 1ULL << 40, 0, 0, fd), -EINVAL);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, UINT64_MAX - PG + 2, PG, 0, fd), -EINVAL);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 1ULL << 40, PG, UINT64_MAX - PG + 2, fd),
+			 -EINVAL);
+	/* The very top of the address space is a region like any other. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, UINT64_MAX - PG + 1, PG, 0, fd), 0);
+	ck_assert_int_eq(byte_at(UINT64_MAX, 1), 1);
+	ck_assert_int_eq(byte_at(UINT64_MAX, 2), -1);
+
+	/* REM must name a region exactly. */
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, G, 3 * PG, 0, -1), -ENOENT);
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, G + PG, 3 * PG, 0, -1), -ENOENT);
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, G, 5 * PG, 0, -1), -ENOENT);
+	ck_assert_int_eq(byte_at(G, 1), 3);
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, G, 4 * PG, 0, -1), 0);
+	ck_assert_int_eq(byte_at(G, 1), -1);
+	ck_assert_int_eq(byte_at(G - 1, 1), 1); /* its neighbours stay */
+	ck_assert_int_eq(byte_at(G + 4 * PG, 1), 8);
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, G, 4 * PG, 0, -1), -ENOENT);
+	/* Its range is free again. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G, 4 * PG, 0, fd), 0);
+	ck_assert_int_eq(byte_at(G, 1), 1);
+	ck_assert_uint_eq(be.nregions, 4);
+	vu_frontend_close(&f);
+	close(fd);
+}
+END_TEST
+
+START_TEST(unaligned_offset_and_file_end)
+{
+	struct vu_frontend f;
+	int fd = pages_fd(3), ro;
+	char name[64];
+	const uint64_t G = 0x200000;
+
+	connect_mem_slots(&f);
+	/* mmap_offset not page-aligned: mapped from 0, the protocol's way. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G, PG, PG + 16, fd), 0);
+	ck_assert_int_eq(byte_at(G, 1), 2);
+	ck_assert_int_eq(byte_at(G + PG - 17, 1), 2);
+	ck_assert_int_eq(byte_at(G + PG - 16, 1), 3);
+	/* Past the file's end nothing translates (touching it would raise SIGBUS)... */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 2 * G, 8 * PG, PG, fd), 0);
+	ck_assert_int_eq(byte_at(2 * G + 2 * PG - 1, 1), 3);
+	ck_assert_int_eq(byte_at(2 * G + 2 * PG, 1), -1);
+	/* ...but the region is the one announced: REM matches its full size. */
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, 2 * G, 2 * PG, 0, -1), -ENOENT);
+	ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, 2 * G, 8 * PG, 0, -1), 0);
+	/* A read-only file is mapped privately: a device-writable buffer there does not fault. */
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+	ro = open(name, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(ro, 0);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 4 * G, PG, 0, ro), 0);
+	uint8_t *p = vu_gpa_to_va(&be, 4 * G, PG);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p[0], 1);
+	p[0] = 0x77;
+	ck_assert_int_eq(pread(fd, name, 1, 0), 1);
+	ck_assert_uint_eq((uint8_t)name[0], 1); /* the file is untouched */
+	/* Without a file offset that fits, or without an fd: refused. */
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 5 * G, PG, 1ULL << 63, fd), -EINVAL);
+	vu_frontend_close(&f);
+	close(ro);
+	close(fd);
+}
+END_TEST
+
+START_TEST(table_grows_sorted)
+{
+	struct vu_frontend f;
+	enum { N = 200 }; /* well past the table's first allocation (16) */
+	int fd = pages_fd(N);
+	struct vu_region ram;
+	unsigned int i, k;
+
+	connect_mem_slots(&f);
+	/* Insert in a scrambled order (37 is prime to 200): region k is page k at 2 * k pages. */
+	for (i = 0; i < N; i++) {
+		k = (i * 37) % N;
+		ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, (2 * k + 1) * PG, PG, k * PG, fd), 0);
+	}
+	ck_assert_uint_eq(be.nregions, N);
+	for (i = 1; i < be.nregions; i++)
+		ck_assert_uint_lt(be.regions[i - 1].gpa, be.regions[i].gpa);
+	for (k = 0; k < N; k++) {
+		ck_assert_int_eq(byte_at((2 * k + 1) * PG, 1), (uint8_t)(k + 1));
+		ck_assert_int_eq(byte_at((2 * k + 2) * PG - 1, 1), (uint8_t)(k + 1));
+		ck_assert_int_eq(byte_at((2 * k + 1) * PG - 1, 1), -1); /* the holes between */
+		ck_assert_int_eq(byte_at((2 * k + 2) * PG, 1), -1);
+	}
+	/* Remove every other one. */
+	for (k = 0; k < N; k += 2)
+		ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, (2 * k + 1) * PG, PG, 0, -1), 0);
+	ck_assert_uint_eq(be.nregions, N / 2);
+	for (k = 0; k < N; k++)
+		ck_assert_int_eq(byte_at((2 * k + 1) * PG + 5, 1), k % 2 ? (uint8_t)(k + 1) : -1);
+	/* SET_MEM_TABLE replaces the lot. */
+	ram = (struct vu_region){ .guest_phys_addr = 0, .memory_size = PG, .userspace_addr = 0x1000,
+				  .mmap_offset = 9 * PG };
+	ck_assert_int_eq(vu_frontend_set_mem_table(&f, &ram, &fd, 1), 0);
+	ck_assert_uint_eq(be.nregions, 1);
+	ck_assert_int_eq(byte_at(0, PG), 10);
+	ck_assert_int_eq(byte_at(3 * PG, 1), -1);
+	vu_frontend_close(&f);
+	close(fd);
+}
+END_TEST
+
+START_TEST(mem_slots_need_negotiation)
+{
+	struct vu_frontend f;
+	int fd = pages_fd(1);
+	uint64_t pf;
+
+	connect_mem_slots(&f);
+	pf = f.protocol_features & ~(1ULL << VU_PF_CONFIGURE_MEM_SLOTS);
+	ck_assert_int_eq(vu_msg_send(f.sock, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &pf, 8, NULL, 0),
+			 0);
+	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 0, PG, 0, fd), -EOPNOTSUPP);
+	ck_assert_uint_eq(be.nregions, 0);
+	vu_frontend_close(&f);
+	close(fd);
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
 	Suite *s = suite_create("vhost_backend");
@@ -282,6 +507,16 @@ static Suite *backend_suite(void)
 	tcase_add_test(tc, backend_channel);
 	tcase_add_test(tc, shmem_config);
 	tcase_add_test(tc, garbage_then_next_frontend);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("memory_table");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, max_mem_slots);
+	tcase_add_test(tc, add_and_remove);
+	tcase_add_test(tc, unaligned_offset_and_file_end);
+	tcase_add_test(tc, table_grows_sorted);
+	tcase_add_test(tc, mem_slots_need_negotiation);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,6 +24,8 @@ enum behaviour {
 	NO_PROTOCOL_FEATURES,
 	SHMEM_UNALIGNED,
 	SHMEM_MISCOUNTED,
+	HOLD_CONFIG, /* answer a GET_CONFIG only once a memory-region message has come */
+	STALL,       /* stop reading after SET_OWNER until @release is written */
 };
 
 struct fake {
@@ -36,11 +39,35 @@ struct fake {
 	unsigned int nreq;
 	bool saw_need_reply_on_set;
 	size_t mem_fds;
+	/* ADD/REM_MEM_REG seen: count, the last one, its fd count and flags, and the fd's size. */
+	unsigned int mem_regs;
+	struct vu_region last_reg;
+	uint32_t last_reg_req, last_reg_flags;
+	size_t last_reg_fds;
+	off_t last_reg_fd_size;
+	int release[2]; /* STALL: a pipe */
 };
 
 static void reply(int s, uint32_t req, uint32_t flags, const void *p, uint32_t size)
 {
 	ck_assert_int_eq(vu_msg_send(s, req, flags, p, size, NULL, 0), 0);
+}
+
+/* GET_CONFIG's reply: byte i of the config is its offset. */
+static void answer_config(struct fake *f, int s, const struct vu_config_hdr *req)
+{
+	uint8_t buf[12 + VU_MAX_CONFIG_SIZE];
+	struct vu_config_hdr h;
+
+	memcpy(&h, req, sizeof(h));
+	ck_assert_uint_le(h.size, VU_MAX_CONFIG_SIZE);
+	memcpy(buf, &h, sizeof(h));
+	for (uint32_t i = 0; i < h.size; i++)
+		buf[12 + i] = (uint8_t)(h.offset + i);
+	reply(s, VU_GET_CONFIG,
+	      f->how == BAD_REPLY_FLAGS ? (VU_VERSION | VU_FLAG_REPLY | VU_FLAG_NEED_REPLY)
+					: (VU_VERSION | VU_FLAG_REPLY),
+	      buf, 12 + h.size);
 }
 
 static void *fake_run(void *arg)
@@ -49,6 +76,8 @@ static void *fake_run(void *arg)
 	int s = accept(f->lsock, NULL, NULL);
 	struct vu_msg m;
 	uint64_t pf = 0;
+	struct vu_config_hdr held; /* HOLD_CONFIG: the GET_CONFIG not answered yet */
+	bool have_held = false;
 
 	while (s >= 0 && vu_msg_recv(s, &m, 5000) == 1) {
 		uint32_t req = m.hdr.request, ok = VU_VERSION | VU_FLAG_REPLY;
@@ -77,20 +106,28 @@ static void *fake_run(void *arg)
 			v = 4;
 			reply(s, req, ok, &v, 8);
 			break;
-		case VU_GET_CONFIG: {
-			uint8_t buf[12 + VU_MAX_CONFIG_SIZE];
-			struct vu_config_hdr h;
-
+		case VU_ADD_MEM_REG:
+		case VU_REM_MEM_REG:
+			f->mem_regs++;
+			f->last_reg_req = req;
+			f->last_reg = m.payload.mem_reg.region;
+			f->last_reg_flags = m.hdr.flags;
+			f->last_reg_fds = m.nfds;
+			f->last_reg_fd_size = m.nfds ? lseek(m.fds[0], 0, SEEK_END) : -1;
+			if (have_held)
+				answer_config(f, s, &held);
+			have_held = false;
+			break;
+		case VU_GET_CONFIG:
 			if (f->how == SILENT_ON_CONFIG)
 				break;
-			memcpy(&h, m.payload.bytes, sizeof(h));
-			memcpy(buf, &h, sizeof(h));
-			for (uint32_t i = 0; i < h.size; i++)
-				buf[12 + i] = (uint8_t)(h.offset + i);
-			reply(s, req, f->how == BAD_REPLY_FLAGS ? (VU_VERSION | VU_FLAG_REPLY | VU_FLAG_NEED_REPLY) : ok,
-			      buf, 12 + h.size);
+			if (f->how == HOLD_CONFIG) {
+				memcpy(&held, m.payload.bytes, sizeof(held));
+				have_held = true;
+				break;
+			}
+			answer_config(f, s, (struct vu_config_hdr *)m.payload.bytes);
 			break;
-		}
 		case VU_GET_SHMEM_CONFIG: {
 			struct vu_shmem_config c = { .nregions = 2 };
 
@@ -115,6 +152,11 @@ static void *fake_run(void *arg)
 			break;
 		}
 		vu_msg_close_fds(&m);
+		if (f->how == STALL && req == VU_SET_OWNER) {
+			char c;
+
+			ck_assert_int_eq(read(f->release[0], &c, 1), 1);
+		}
 	}
 	(void)pf;
 	if (s >= 0)
@@ -130,6 +172,7 @@ static void start_fake(enum behaviour how)
 
 	memset(&fk, 0, sizeof(fk));
 	fk.how = how;
+	ck_assert_int_eq(pipe(fk.release), 0);
 	snprintf(fk.path, sizeof(fk.path), "/tmp/shmvm-fe-test.%d.sock", getpid());
 	strcpy(a.sun_path, fk.path);
 	unlink(fk.path);
@@ -144,6 +187,8 @@ static void stop_fake(struct vu_frontend *f)
 	vu_frontend_close(f);
 	pthread_join(fk.thread, NULL);
 	close(fk.lsock);
+	close(fk.release[0]);
+	close(fk.release[1]);
 	unlink(fk.path);
 }
 
@@ -268,6 +313,135 @@ START_TEST(no_backend)
 }
 END_TEST
 
+/* A memfd of @pages pages (its size identifies it on the far side). */
+static int sized_fd(unsigned int pages)
+{
+	int fd = memfd_create("region", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)pages * 4096), 0);
+	return fd;
+}
+
+struct config_call {
+	struct vu_frontend *f;
+	uint8_t cfg[4];
+	int rc;
+};
+
+static void *get_config_thread(void *arg)
+{
+	struct config_call *c = arg;
+
+	c->rc = vu_frontend_get_config(c->f, 8, c->cfg, 4);
+	return NULL;
+}
+
+/* Wait (up to 5 s) until the fake has seen @n memory-region messages. */
+static void wait_mem_regs(unsigned int n)
+{
+	for (int i = 0; i < 5000 && __atomic_load_n(&fk.mem_regs, __ATOMIC_ACQUIRE) < n; i++)
+		usleep(1000);
+	ck_assert_uint_eq(__atomic_load_n(&fk.mem_regs, __ATOMIC_ACQUIRE), n);
+}
+
+START_TEST(mem_reg_while_a_request_waits)
+{
+	struct vu_frontend f;
+	struct config_call c = { .f = &f };
+	struct vu_region r = { .guest_phys_addr = 0x800000000ULL, .memory_size = 0x200000,
+			       .userspace_addr = 0x7f1234000000ULL, .mmap_offset = 0x400000 };
+	int fd = sized_fd(3);
+	pthread_t t;
+
+	start_fake(HOLD_CONFIG);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 5000), 0);
+	ck_assert(vu_frontend_has(&f, VU_PF_CONFIGURE_MEM_SLOTS));
+	/*
+	 * The fake answers GET_CONFIG only after a memory-region message: the
+	 * request holds the request lock all along, so the ADD must not need it.
+	 */
+	pthread_create(&t, NULL, get_config_thread, &c);
+	while (fk.nreq < 6 || fk.requests[5] != VU_GET_CONFIG)
+		usleep(1000);
+	ck_assert_int_eq(vu_frontend_add_mem_reg(&f, &r, fd), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(c.rc, 0);
+	ck_assert_uint_eq(c.cfg[0], 8);
+	ck_assert_uint_eq(fk.last_reg_req, VU_ADD_MEM_REG);
+	ck_assert_uint_eq(fk.last_reg_flags, VU_VERSION); /* no NEED_REPLY: nothing to wait for */
+	ck_assert_uint_eq(fk.last_reg_fds, 1);
+	ck_assert_int_eq(fk.last_reg_fd_size, 3 * 4096); /* our fd went with it */
+	ck_assert(!memcmp(&fk.last_reg, &r, sizeof(r)));
+
+	/* The same for REM, with no fd. */
+	pthread_create(&t, NULL, get_config_thread, &c);
+	while (fk.nreq < 8 || fk.requests[7] != VU_GET_CONFIG)
+		usleep(1000);
+	ck_assert_int_eq(vu_frontend_rem_mem_reg(&f, &r), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(c.rc, 0);
+	ck_assert_uint_eq(fk.last_reg_req, VU_REM_MEM_REG);
+	ck_assert_uint_eq(fk.last_reg_flags, VU_VERSION);
+	ck_assert_uint_eq(fk.last_reg_fds, 0);
+	ck_assert_uint_eq(fk.last_reg.guest_phys_addr, r.guest_phys_addr);
+	ck_assert_uint_eq(fk.last_reg.memory_size, r.memory_size);
+	ck_assert(!f.broken);
+	stop_fake(&f);
+	close(fd);
+}
+END_TEST
+
+START_TEST(mem_reg_full_socket)
+{
+	struct vu_frontend f;
+	struct vu_region r = { .guest_phys_addr = 0x800000000ULL, .memory_size = 4096 };
+	unsigned int sent = 0;
+	int fd = sized_fd(1), rc;
+
+	start_fake(STALL);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	/* The fake reads nothing more: the socket fills, and the sender is told at once. */
+	while ((rc = vu_frontend_rem_mem_reg(&f, &r)) == 0 && sent < 100000)
+		sent++;
+	ck_assert_int_eq(rc, -EAGAIN);
+	ck_assert_uint_gt(sent, 10);
+	ck_assert_int_eq(vu_frontend_add_mem_reg(&f, &r, fd), -EAGAIN);
+	ck_assert(!f.broken); /* a full buffer is not a broken connection */
+	/* Once the fake reads again every message arrives whole, in order, and a request works. */
+	ck_assert_int_eq(write(fk.release[1], "x", 1), 1);
+	ck_assert_int_eq(vu_frontend_set_features(&f, 1ULL << 32), 0);
+	wait_mem_regs(sent);
+	ck_assert_uint_eq(fk.got_features, (1ULL << 32) | (1ULL << VU_F_PROTOCOL_FEATURES));
+	ck_assert(!f.broken);
+	stop_fake(&f);
+	close(fd);
+}
+END_TEST
+
+START_TEST(mem_reg_not_negotiated)
+{
+	struct vu_frontend f;
+	struct vu_region r = { .guest_phys_addr = 0, .memory_size = 4096 };
+	int fd = sized_fd(1);
+
+	start_fake(NO_PROTOCOL_FEATURES);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	ck_assert_int_eq(vu_frontend_add_mem_reg(&f, &r, fd), -EOPNOTSUPP);
+	ck_assert_int_eq(vu_frontend_rem_mem_reg(&f, &r), -EOPNOTSUPP);
+	stop_fake(&f);
+	ck_assert_uint_eq(fk.mem_regs, 0);
+	/* Negotiated but closed: -EIO, nothing sent. */
+	start_fake(GOOD);
+	ck_assert_int_eq(vu_frontend_connect(&f, fk.path, 1000, 2000), 0);
+	vu_frontend_close(&f);
+	ck_assert_int_eq(vu_frontend_add_mem_reg(&f, &r, fd), -EIO);
+	stop_fake(&f);
+	ck_assert_uint_eq(fk.mem_regs, 0);
+	close(fd);
+}
+END_TEST
+
 static Suite *frontend_suite(void)
 {
 	Suite *s = suite_create("vhost_frontend");
@@ -281,6 +455,9 @@ static Suite *frontend_suite(void)
 	tcase_add_test(tc, bad_reply_flags_mark_broken);
 	tcase_add_test(tc, without_protocol_features);
 	tcase_add_test(tc, no_backend);
+	tcase_add_test(tc, mem_reg_while_a_request_waits);
+	tcase_add_test(tc, mem_reg_full_socket);
+	tcase_add_test(tc, mem_reg_not_negotiated);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -11,6 +11,9 @@
 	.set MAGIC1, 0x53484d31
 	.set MAGIC2, 0x53484d32
 	.set MAGIC6, 0x53484d36
+	.set EOF_MODE, 32	/* A's word: 1 mapping past EOF, 2 file cut under it, else 0 */
+	.set EOF_CUT, 40	/* A's word: 2 once the backend has cut the file */
+	.set PAGE2, 0x5041474532
 
 /* eax = config dword at offset \reg of the function r12d addresses */
 	.macro CFGREAD reg
@@ -64,6 +67,8 @@ found:	CFGREAD 0x10
 	mov rbx, 0x1122334455667788
 	cmp rax, rbx
 	jne fail
+	cmp qword ptr [r14 + EOF_MODE], 0
+	jne eof
 	PUTS p1
 	mov qword ptr [r14 + 16], 0xC0FFEE
 	mov qword ptr [r14 + 4096], 0xDEAD
@@ -133,6 +138,40 @@ found:	CFGREAD 0x10
 fail:	PUTS bad
 	RESET
 
+/*
+ * shm-backend's eof and truncate modes: A's second page is past its file's
+ * end (mode 1: a one-page file; mode 2: a two-page file the backend cuts to
+ * one once we have read its second page). Our write there fails KVM_RUN with
+ * EFAULT; shmvm puts zeros over the page and runs us again, so the write
+ * lands in that zero page: we read back 0xdead and, next to it, 0.
+ */
+eof:	mov qword ptr [r14 + 16], 0xC0FFEE
+	cmp qword ptr [r14 + EOF_MODE], 2
+	jne 5f			/* (not 1f: WAIT has a 1 of its own) */
+	mov rax, [r14 + 4096]
+	mov rbx, PAGE2
+	cmp rax, rbx
+	jne fail
+	PUTS e1
+	mov qword ptr [r14 + 24], 1
+	WAIT [r14 + EOF_CUT], 2
+5:	mov qword ptr [r14 + 4096], 0xDEAD
+	PUTS e2
+	mov rax, [r14 + 4096]
+	call puthex
+	PUTS e3
+	mov rax, [r14 + 4096 + 8]
+	call puthex
+	cmp qword ptr [r14 + 4096], 0xDEAD
+	jne fail
+	cmp qword ptr [r14 + 4096 + 8], 0
+	jne fail
+	PUTS eofok
+	/* Tell the backend, which checks its file and ends the VM through the control socket. */
+	mov qword ptr [r14 + 24], 2
+3:	hlt
+	jmp 3b
+
 /* Move BAR 2 to rax by writing its high dword (the low dword stays as it is). */
 move_bar2:
 	mov rcx, rax
@@ -180,4 +219,8 @@ p4:	.asciz "SHMVM-TINY shm phase 4: cycles done\n"
 moved:	.asciz "SHMVM-TINY shm phase 4b: mappings followed BAR 2 to "
 p5:	.asciz "SHMVM-TINY shm phase 5: the reset dropped the mappings\n"
 ok:	.asciz "SHMVM-TINY shm OK\n"
+e1:	.asciz "SHMVM-TINY shm eof: read the file's second page\n"
+e2:	.asciz "SHMVM-TINY shm eof: past the file's end, readback "
+e3:	.asciz "SHMVM-TINY shm eof: the word after it "
+eofok:	.asciz "SHMVM-TINY shm eof OK\n"
 bad:	.asciz "SHMVM-TINY shm FAIL\n"
