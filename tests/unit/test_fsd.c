@@ -2,6 +2,7 @@
 /* shmvm-fsd's FUSE handler on a real temporary directory, fed raw FUSE requests. */
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
 #include <stdio.h>
@@ -346,6 +347,330 @@ START_TEST(readdirplus_looks_up)
 }
 END_TEST
 
+/* The host-side fd of the file at @path, opened by shmvm-fsd: its open flags (fdinfo), or -1. */
+static long host_open_flags(const char *path)
+{
+	char link[64], target[256], line[128];
+	long flags = -1;
+
+	for (int fd = 3; fd < 1024 && flags < 0; fd++) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (strcmp(target, path))
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fdinfo/%d", fd);
+		FILE *f = fopen(link, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "flags:", 6) && (strtol(line + 6, NULL, 8) & O_PATH) == 0)
+				flags = strtol(line + 6, NULL, 8);
+		if (f)
+			fclose(f);
+	}
+	return flags;
+}
+
+START_TEST(guest_o_direct_stays_in_the_guest)
+{
+	struct {
+		struct fuse_create_in in;
+		char name[8];
+	} cr = { { .flags = O_WRONLY | O_DIRECT, .mode = S_IFREG | 0644 }, "dio.bin" };
+	char p[160];
+
+	init_fs();
+	ck_assert_int_eq(req(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr.in) + 8).error, 0);
+	snprintf(p, sizeof(p), "%s/dio.bin", dir);
+	long flags = host_open_flags(p);
+	ck_assert_int_ge(flags, 0);
+	ck_assert_int_eq(flags & O_DIRECT, 0); /* tmpfs before 6.6 refuses O_DIRECT */
+	ck_assert_int_eq(flags & O_ACCMODE, O_WRONLY);
+}
+END_TEST
+
+/* ---- DAX: SETUPMAPPING / REMOVEMAPPING against a fake frontend ---- */
+
+/*
+ * The frontend as vhost-user defines it: a map over a live mapping fails,
+ * an unmap must name exactly one whole mapping. Each mapping remembers the
+ * file it was given and how that fd was opened.
+ */
+#define FAKE_MAX 64
+static struct fake_map {
+	uint64_t moffset, len, foffset;
+	ino_t ino;
+	int accmode;
+	bool writable;
+} fake[FAKE_MAX];
+static unsigned int nfake, fake_maps, fake_unmaps;
+static int fake_refuse; /* the next map's answer, when non-zero */
+
+static int fake_map(void *opaque, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
+		    bool writable)
+{
+	struct stat st;
+
+	(void)opaque;
+	fake_maps++;
+	if (fake_refuse) {
+		int rc = fake_refuse;
+
+		fake_refuse = 0;
+		return rc;
+	}
+	for (unsigned int i = 0; i < nfake; i++)
+		if (moffset < fake[i].moffset + fake[i].len && fake[i].moffset < moffset + len)
+			return -EEXIST;
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_uint_lt(nfake, FAKE_MAX);
+	fake[nfake++] = (struct fake_map){ moffset, len, foffset, st.st_ino,
+					   fcntl(fd, F_GETFL) & O_ACCMODE, writable };
+	return 0;
+}
+
+static int fake_unmap(void *opaque, uint64_t moffset, uint64_t len)
+{
+	(void)opaque;
+	fake_unmaps++;
+	for (unsigned int i = 0; i < nfake; i++) {
+		if (fake[i].moffset == moffset && fake[i].len == len) {
+			fake[i] = fake[--nfake];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static const struct fsd_dax_ops fake_ops = { .map = fake_map, .unmap = fake_unmap };
+static const struct fake_map *fake_at(uint64_t moffset)
+{
+	for (unsigned int i = 0; i < nfake; i++)
+		if (fake[i].moffset == moffset)
+			return &fake[i];
+	return NULL;
+}
+
+#define WIN (16ULL << 20) /* 8 chunks */
+#define CH (2ULL << 20)
+static int count_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+static void setup_dax_with(bool read_only)
+{
+	fsd_destroy(fs);
+	nfake = fake_maps = fake_unmaps = 0;
+	fake_refuse = 0;
+	ck_assert_int_eq(fsd_create(&(struct fsd_opts){ .shared_dir = dir, .read_only = read_only,
+							.dax_window = WIN, .dax_ops = &fake_ops },
+				    &fs),
+			 0);
+}
+
+static void setup_dax(void)
+{
+	setup(); /* the shared tree and a plain fs, replaced here */
+	setup_dax_with(false);
+}
+
+/* INIT as a driver with a DAX window sends it; returns the reply. */
+static struct fuse_init_out init_dax(uint32_t flags)
+{
+	struct fuse_init_in in = { .major = 7, .minor = 38, .max_readahead = 65536, .flags = flags };
+
+	ck_assert_int_eq(req(FUSE_INIT, 0, &in, sizeof(in)).error, 0);
+	return *(struct fuse_init_out *)payload();
+}
+
+static int setupmapping(uint64_t node, uint64_t foffset, uint64_t moffset, uint64_t len,
+			uint64_t flags)
+{
+	struct fuse_setupmapping_in in = { .fh = (uint64_t)-1, .foffset = foffset, .len = len,
+					   .flags = flags, .moffset = moffset };
+
+	return req(FUSE_SETUPMAPPING, node, &in, sizeof(in)).error;
+}
+
+/* REMOVEMAPPING of @n (moffset, len) pairs, packed as Linux does (entries at byte 4). */
+static int removemapping(uint64_t node, const uint64_t *pairs, uint32_t n)
+{
+	uint8_t buf[4 + 16 * 8];
+
+	ck_assert_uint_le(n, 8);
+	memcpy(buf, &n, 4);
+	memcpy(buf + 4, pairs, 16 * n);
+	return req(FUSE_REMOVEMAPPING, node, buf, 4 + 16 * n).error;
+}
+
+static uint64_t make_file(const char *name, size_t size)
+{
+	char p[128];
+	int err, fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	uint64_t n = lookup(FUSE_ROOT_ID, name, &err);
+	ck_assert_int_eq(err, 0);
+	return n;
+}
+
+#define RD FUSE_SETUPMAPPING_FLAG_READ
+#define WR (FUSE_SETUPMAPPING_FLAG_READ | FUSE_SETUPMAPPING_FLAG_WRITE)
+
+START_TEST(dax_init_announces_alignment)
+{
+	struct fuse_init_out o = init_dax(FUSE_MAP_ALIGNMENT);
+
+	ck_assert(o.flags & FUSE_MAP_ALIGNMENT);
+	ck_assert_uint_eq(o.map_alignment, 21); /* Linux refuses more than its 2 MiB ranges */
+	/* A driver without a window does not ask, and is not told. */
+	o = init_dax(0);
+	ck_assert(!(o.flags & FUSE_MAP_ALIGNMENT));
+}
+END_TEST
+
+START_TEST(dax_map_upgrade_replace_remove)
+{
+	struct stat st;
+	char p[128];
+
+	init_dax(FUSE_MAP_ALIGNMENT);
+	uint64_t a = make_file("a", 3 * CH), b = make_file("b", CH);
+	int fds = count_fds();
+
+	/* A read mapping is made read-write when the file can be opened so. */
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, RD), 0);
+	ck_assert_uint_eq(nfake, 1);
+	snprintf(p, sizeof(p), "%s/a", dir);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_uint_eq(fake_at(0)->ino, st.st_ino);
+	ck_assert(fake_at(0)->writable);
+	ck_assert_int_eq(fake_at(0)->accmode, O_RDWR);
+	/* Linux's upgrade: the same range again, writable. Nothing to do, no hole. */
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, WR), 0);
+	ck_assert_uint_eq(fake_maps, 1);
+	ck_assert_uint_eq(fake_unmaps, 0);
+	ck_assert_uint_eq(fsd_dax_stats(fs).reused, 1);
+	/* Another file over it: unmapped first, then mapped (the fake refuses overlaps). */
+	ck_assert_int_eq(setupmapping(b, 0, 0, CH, RD), 0);
+	ck_assert_uint_eq(fake_unmaps, 1);
+	ck_assert_uint_eq(nfake, 1);
+	ck_assert_uint_ne(fake_at(0)->ino, st.st_ino);
+	/* The same file at another offset of the file is another mapping too. */
+	ck_assert_int_eq(setupmapping(a, 2 * CH, CH, CH, RD), 0);
+	ck_assert_int_eq(setupmapping(a, 0, CH, CH, RD), 0);
+	ck_assert_uint_eq(fake_at(CH)->foffset, 0);
+	ck_assert_uint_eq(fsd_dax_stats(fs).live, 2);
+	/* A 4 MiB mapping over chunks 2-3, then a 2 MiB one in chunk 3: the big one goes. */
+	ck_assert_int_eq(setupmapping(a, 0, 2 * CH, 2 * CH, RD), 0);
+	ck_assert_int_eq(setupmapping(b, 0, 3 * CH, CH, RD), 0);
+	ck_assert_ptr_null(fake_at(2 * CH));
+	ck_assert_ptr_nonnull(fake_at(3 * CH));
+	/* REMOVEMAPPING: several entries, unaligned in the request; a free range is fine. */
+	uint64_t rm[] = { 0, CH, CH, CH, 5 * CH, CH };
+	ck_assert_int_eq(removemapping(a, rm, 3), 0);
+	ck_assert_uint_eq(nfake, 1);
+	ck_assert_uint_eq(fsd_dax_stats(fs).live, 1);
+	ck_assert_int_eq(count_fds(), fds); /* every fd opened for a map was closed */
+	/* Unmount: DESTROY leaves nothing mapped. */
+	ck_assert_int_eq(req(FUSE_DESTROY, 0, NULL, 0).error, 0);
+	ck_assert_uint_eq(nfake, 0);
+	ck_assert_uint_eq(fsd_dax_stats(fs).live, 0);
+}
+END_TEST
+
+START_TEST(dax_bad_requests)
+{
+	init_dax(FUSE_MAP_ALIGNMENT);
+	uint64_t a = make_file("a", CH);
+	int err;
+	uint64_t l = lookup(FUSE_ROOT_ID, "escape", &err); /* a symlink */
+	int fds = count_fds();
+
+	ck_assert_int_eq(setupmapping(a, 0, 4096, CH, RD), -EINVAL);          /* moffset unaligned */
+	ck_assert_int_eq(setupmapping(a, 4096, 0, CH, RD), -EINVAL);          /* foffset unaligned */
+	ck_assert_int_eq(setupmapping(a, 0, 0, 0, RD), -EINVAL);              /* empty */
+	ck_assert_int_eq(setupmapping(a, 0, 0, 100, RD), -EINVAL);            /* not pages */
+	ck_assert_int_eq(setupmapping(a, 0, WIN - CH, 2 * CH, RD), -EINVAL);  /* past the window */
+	ck_assert_int_eq(setupmapping(a, 0, WIN, CH, RD), -EINVAL);           /* at its end */
+	ck_assert_int_eq(setupmapping(a, 0, ~0ULL - CH + 1, CH, RD), -EINVAL); /* wraps */
+	ck_assert_int_eq(setupmapping(a, ~0ULL - CH + 1, 0, CH, RD), -EINVAL); /* file offset wraps */
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, RD | 0x100), -EINVAL);     /* unknown flag */
+	ck_assert_int_eq(setupmapping(FUSE_ROOT_ID, 0, 0, CH, RD), -EINVAL);  /* a directory */
+	ck_assert_int_eq(setupmapping(12345, 0, 0, CH, RD), -ESTALE);         /* no such node */
+	ck_assert_int_eq(setupmapping(l, 0, 0, CH, RD), -EINVAL);
+	struct fuse_setupmapping_in in = { .len = CH };
+	ck_assert_int_ne(req(FUSE_SETUPMAPPING, a, &in, sizeof(in) - 1).error, 0); /* short */
+	ck_assert_uint_eq(fake_maps, 0);
+
+	/* REMOVEMAPPING: a count beyond the entries sent, a cut mapping, bad ranges. */
+	uint8_t lie[4 + 16] = { 2 };
+	ck_assert_int_eq(req(FUSE_REMOVEMAPPING, a, lie, sizeof(lie)).error, -EINVAL);
+	ck_assert_int_eq(setupmapping(a, 0, 2 * CH, 2 * CH, RD), 0);
+	uint64_t cut1[] = { 2 * CH, CH }, cut2[] = { 3 * CH, CH }, bad[] = { 4096, CH };
+	ck_assert_int_eq(removemapping(a, cut1, 1), -EINVAL);
+	ck_assert_int_eq(removemapping(a, cut2, 1), -EINVAL);
+	ck_assert_int_eq(removemapping(a, bad, 1), -EINVAL);
+	ck_assert_uint_eq(nfake, 1);
+	ck_assert_uint_eq(fake_unmaps, 0);
+
+	/* The frontend's refusal is the FUSE error, and the range is free afterwards. */
+	fake_refuse = -ENOSPC;
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, RD), -ENOSPC);
+	ck_assert_ptr_null(fake_at(0));
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, RD), 0);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+START_TEST(dax_reset_forgets_read_only_maps_read_only)
+{
+	init_dax(FUSE_MAP_ALIGNMENT);
+	uint64_t a = make_file("a", CH);
+
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, RD), 0);
+	/* A device reset: the frontend dropped everything itself; no message may go out. */
+	fsd_reset(fs);
+	ck_assert_uint_eq(fsd_dax_stats(fs).live, 0);
+	ck_assert_uint_eq(fake_unmaps, 0);
+	nfake = 0; /* as the frontend did */
+
+	/* A read-only server maps read-only and refuses writable mappings. */
+	setup_dax_with(true);
+	init_dax(FUSE_MAP_ALIGNMENT);
+	int err;
+	a = lookup(FUSE_ROOT_ID, "a", &err);
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, WR), -EROFS);
+	ck_assert_int_eq(setupmapping(a, 0, 0, CH, RD), 0);
+	ck_assert(!fake_at(0)->writable);
+	ck_assert_int_eq(fake_at(0)->accmode, O_RDONLY);
+	/* A new session (INIT again) unmaps what the last one left. */
+	init_dax(FUSE_MAP_ALIGNMENT);
+	ck_assert_uint_eq(nfake, 0);
+}
+END_TEST
+
+START_TEST(dax_off_without_window)
+{
+	init_fs();
+	ck_assert_int_eq(setupmapping(FUSE_ROOT_ID, 0, 0, CH, RD), -ENOSYS);
+	uint64_t rm[] = { 0, CH };
+	ck_assert_int_eq(removemapping(FUSE_ROOT_ID, rm, 1), -ENOSYS);
+	ck_assert(!(init_dax(FUSE_MAP_ALIGNMENT).flags & FUSE_MAP_ALIGNMENT));
+}
+END_TEST
+
 static Suite *fsd_suite(void)
 {
 	Suite *s = suite_create("fsd");
@@ -360,6 +685,16 @@ static Suite *fsd_suite(void)
 	tcase_add_test(tc, escapes_refused);
 	tcase_add_test(tc, read_only_mode);
 	tcase_add_test(tc, short_and_lying_requests);
+	tcase_add_test(tc, dax_off_without_window);
+	tcase_add_test(tc, guest_o_direct_stays_in_the_guest);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dax");
+	tcase_add_checked_fixture(tc, setup_dax, teardown);
+	tcase_add_test(tc, dax_init_announces_alignment);
+	tcase_add_test(tc, dax_map_upgrade_replace_remove);
+	tcase_add_test(tc, dax_bad_requests);
+	tcase_add_test(tc, dax_reset_forgets_read_only_maps_read_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

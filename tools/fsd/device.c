@@ -3,7 +3,12 @@
 
 #include "tools/fsd/device.h"
 
-/* Every queue (hiprio too) carries FUSE requests; the handler knows which get replies. */
+/*
+ * Every queue (hiprio too) carries FUSE requests; the handler knows which
+ * get replies. After a request that mapped something into the DAX window,
+ * the rest wait for the next round: the guest may already use that mapping
+ * as a buffer, and the backend sees it only once its ADD_MEM_REG is read.
+ */
 static void fsd_kick(struct vu_backend *b, unsigned int q, void *opaque)
 {
 	struct fsd_device *d = opaque;
@@ -15,6 +20,8 @@ static void fsd_kick(struct vu_backend *b, unsigned int q, void *opaque)
 
 		vq_push(vq, &d->elem, (uint32_t)n);
 		vu_backend_notify(b, q);
+		if (vu_backend_yield(b, q))
+			break;
 	}
 }
 
@@ -33,18 +40,37 @@ static void fsd_shmem(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
 	sizes[0] = d->dax_window; /* shmid 0: the DAX window (VIRTIO_FS_SHMCAP_ID_CACHE) */
 }
 
+/* Region 0 of the device is the DAX window (VIRTIO_FS_SHMCAP_ID_CACHE). */
+static int fsd_dax_map(void *opaque, int fd, uint64_t foffset, uint64_t moffset, uint64_t len,
+		       bool writable)
+{
+	struct fsd_device *d = opaque;
+
+	return vu_backend_shmem_map(d->b, 0, foffset, moffset, len, writable, fd);
+}
+
+static int fsd_dax_unmap(void *opaque, uint64_t moffset, uint64_t len)
+{
+	struct fsd_device *d = opaque;
+
+	return vu_backend_shmem_unmap(d->b, 0, moffset, len);
+}
+
+const struct fsd_dax_ops fsd_device_dax_ops = { .map = fsd_dax_map, .unmap = fsd_dax_unmap };
+
 static void fsd_reset_dev(void *opaque)
 {
 	fsd_reset(((struct fsd_device *)opaque)->fs);
 }
 
-void fsd_device_init(struct fsd_device *d, struct fsd *fs, const char *tag, unsigned int nreq,
-		     uint64_t dax_window, struct vu_backend_ops *ops)
+void fsd_device_init(struct fsd_device *d, struct fsd *fs, struct vu_backend *b, const char *tag,
+		     unsigned int nreq, uint64_t dax_window, struct vu_backend_ops *ops)
 {
 	uint32_t n = nreq;
 
 	memset(d, 0, sizeof(*d));
 	d->fs = fs;
+	d->b = b;
 	d->dax_window = dax_window;
 	strncpy((char *)d->config, tag, VIRTIO_FS_TAG_LEN);
 	memcpy(d->config + VIRTIO_FS_TAG_LEN, &n, sizeof(n)); /* little-endian host */

@@ -24,7 +24,9 @@
 struct fsd {
 	bool read_only;
 	bool initialised;
+	bool has_dax;
 	struct fsd_nodes nodes;
+	struct fsd_dax dax;
 	uint8_t *req;   /* the request, copied out of guest memory */
 	uint8_t *reply; /* the reply, built here then scattered */
 };
@@ -61,6 +63,12 @@ int fsd_create(const struct fsd_opts *o, struct fsd **out)
 		close(fd);
 		goto err;
 	}
+	if (o->dax_window) {
+		rc = dax_init(&fs->dax, o->dax_window, o->dax_ops, o->dax_opaque);
+		if (rc)
+			goto err;
+		fs->has_dax = true;
+	}
 	*out = fs;
 	return 0;
 err:
@@ -71,13 +79,30 @@ err:
 void fsd_reset(struct fsd *fs)
 {
 	nodes_reset(&fs->nodes);
+	if (fs->has_dax)
+		dax_forget_all(&fs->dax);
 	fs->initialised = false;
+}
+
+struct dax_stats fsd_dax_stats(const struct fsd *fs)
+{
+	return fs->has_dax ? fs->dax.stats : (struct dax_stats){ 0 };
+}
+
+/* End of a session (DESTROY, or a new INIT): nothing stays mapped, then a clean slate. */
+static void end_session(struct fsd *fs)
+{
+	if (fs->has_dax && dax_unmap_all(&fs->dax))
+		log_ratelimited(&fsd_rl, LOG_WARN, "dax: some mappings could not be unmapped");
+	fsd_reset(fs);
 }
 
 void fsd_destroy(struct fsd *fs)
 {
 	if (!fs)
 		return;
+	if (fs->has_dax)
+		dax_destroy(&fs->dax);
 	nodes_destroy(&fs->nodes);
 	free(fs->req);
 	free(fs->reply);
@@ -228,7 +253,12 @@ static int op_init(struct fsd *fs, struct req *r)
 	o.max_pages = FSD_MAX_WRITE / 4096;
 	if (in.flags & FUSE_MAX_PAGES)
 		o.flags |= FUSE_MAX_PAGES;
-	fsd_reset(fs);
+	/* The driver asks for an alignment only when it found a DAX window. */
+	if (fs->has_dax && (in.flags & FUSE_MAP_ALIGNMENT)) {
+		o.flags |= FUSE_MAP_ALIGNMENT;
+		o.map_alignment = DAX_CHUNK_SHIFT;
+	}
+	end_session(fs);
 	fs->initialised = true;
 	return put(r, &o, sizeof(o));
 }
@@ -303,9 +333,14 @@ static int op_setattr(struct fsd *fs, struct inode *node, struct req *r)
 	return op_getattr(node, r);
 }
 
+/*
+ * The guest's open flags as shmvm-fsd opens the host file. O_DIRECT is the
+ * guest's business (its own page cache); the host's cache is ours, and not
+ * every host file system takes O_DIRECT (tmpfs before Linux 6.6).
+ */
 static int open_flags(uint32_t flags)
 {
-	return (int)(flags & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW)) | O_CLOEXEC;
+	return (int)(flags & ~(uint32_t)(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW | O_DIRECT)) | O_CLOEXEC;
 }
 
 static int op_open(struct fsd *fs, struct inode *node, struct req *r, bool dir)
@@ -655,6 +690,78 @@ static int op_batch_forget(struct fsd *fs, struct req *r)
 	return 0;
 }
 
+/* ---- DAX ---- */
+
+/*
+ * The file @node names, opened for a mapping: read-write whenever it can be
+ * (see tools/fsd/dax.h), read-only if it must and @write was not asked for.
+ * Sets *@writable to what was opened.
+ */
+static int open_for_mapping(struct fsd *fs, struct inode *node, bool write, bool *writable)
+{
+	char path[64];
+	int fd = -1;
+
+	proc_path(path, sizeof(path), node->fd);
+	if (!fs->read_only)
+		fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 && write)
+		return fs->read_only ? -EROFS : -errno;
+	*writable = fd >= 0;
+	if (fd < 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int op_setupmapping(struct fsd *fs, struct inode *node, struct req *r)
+{
+	struct fuse_setupmapping_in in = ARG(r, struct fuse_setupmapping_in);
+	bool write = in.flags & FUSE_SETUPMAPPING_FLAG_WRITE, writable;
+	struct stat st;
+	int fd, rc;
+
+	if (!fs->has_dax)
+		return -ENOSYS;
+	if (in.flags & ~(uint64_t)(FUSE_SETUPMAPPING_FLAG_WRITE | FUSE_SETUPMAPPING_FLAG_READ))
+		return -EINVAL;
+	if (write && fs->read_only)
+		return -EROFS;
+	rc = stat_fd(node->fd, &st);
+	if (rc)
+		return rc;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	/* Linux sends no handle (fh = -1) and the file's node: open it by node. */
+	fd = open_for_mapping(fs, node, write, &writable);
+	if (fd < 0)
+		return fd;
+	rc = dax_setup(&fs->dax, fd, &st, in.foffset, in.moffset, in.len, writable);
+	close(fd); /* the frontend's mapping holds the file */
+	return rc;
+}
+
+static int op_removemapping(struct fsd *fs, struct req *r)
+{
+	struct fuse_removemapping_in in = ARG(r, struct fuse_removemapping_in);
+	int rc = 0;
+
+	if (!fs->has_dax)
+		return -ENOSYS;
+	/* Entries follow the 4-byte count unaligned: copy each out. */
+	if (in.count > r->arg_len / sizeof(struct fuse_removemapping_one))
+		return -EINVAL;
+	for (uint32_t i = 0; i < in.count; i++) {
+		struct fuse_removemapping_one one;
+		int err;
+
+		memcpy(&one, r->arg + i * sizeof(one), sizeof(one));
+		err = dax_remove(&fs->dax, one.moffset, one.len);
+		if (err && !rc)
+			rc = err;
+	}
+	return rc;
+}
+
 /* Run one request; returns 0 or -errno for the reply header. */
 static int dispatch(struct fsd *fs, struct req *r)
 {
@@ -691,8 +798,10 @@ static int dispatch(struct fsd *fs, struct req *r)
 	case FUSE_LSEEK:
 		return op_lseek(fs, r);
 	case FUSE_DESTROY:
-		fsd_reset(fs);
+		end_session(fs);
 		return 0;
+	case FUSE_REMOVEMAPPING:
+		return op_removemapping(fs, r);
 	default:
 		break;
 	}
@@ -738,6 +847,8 @@ static int dispatch(struct fsd *fs, struct req *r)
 		return op_statfs(node, r);
 	case FUSE_ACCESS:
 		return 0; /* the guest mounts with default_permissions */
+	case FUSE_SETUPMAPPING:
+		return op_setupmapping(fs, node, r);
 	default:
 		return -ENOSYS;
 	}

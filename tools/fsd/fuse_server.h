@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "tools/fsd/dax.h"
 #include "util/compiler.h"
 
 struct fsd_opts {
@@ -23,6 +24,10 @@ struct fsd_opts {
 	bool read_only;
 	uint32_t max_inodes;  /* table bound; 0: default */
 	uint32_t max_handles; /* likewise */
+	/* DAX: the window's size (0: no DAX) and how mappings are made there. */
+	uint64_t dax_window;
+	const struct fsd_dax_ops *dax_ops;
+	void *dax_opaque;
 };
 
 struct fsd;
@@ -38,7 +43,12 @@ void fsd_destroy(struct fsd *fs);
 size_t fsd_handle(struct fsd *fs, const struct iovec *in, unsigned int nin, const struct iovec *out,
 		  unsigned int nout);
 
-/* Device reset: forget every node and handle but the root. */
+/*
+ * Device reset or disconnect: forget every node and handle but the root,
+ * and every DAX mapping (the frontend has dropped them already).
+ */
 void fsd_reset(struct fsd *fs);
+/* What the DAX window holds now (all zero without DAX). */
+struct dax_stats fsd_dax_stats(const struct fsd *fs);
 
 #endif

@@ -19,6 +19,9 @@
 #include "util/parse.h"
 #include "vhost/backend.h"
 
+#define FSD_DEFAULT_DAX_WINDOW (1ULL << 30)
+#define FSD_MAX_DAX_WINDOW (32ULL << 30) /* shmvm's largest window */
+
 static void usage(FILE *f)
 {
 	fputs("Usage: shmvm-fsd --socket PATH --shared-dir DIR [options]\n"
@@ -28,7 +31,8 @@ static void usage(FILE *f)
 	      "  -d, --shared-dir DIR    the directory the guest sees\n"
 	      "  -t, --tag TAG           the mount tag (default: shmvm), at most 36 bytes\n"
 	      "  -q, --queues N          request queues, 1..16 (default 1)\n"
-	      "  -w, --dax-window SIZE   size of the DAX window to ask for (2 MiB multiple; default none)\n"
+	      "  -w, --dax-window SIZE   DAX window to ask the frontend for, a 2 MiB multiple\n"
+	      "                          (default 1G; 0: no DAX)\n"
 	      "  -r, --read-only         refuse every change\n"
 	      "  -v, --verbose           more log output\n"
 	      "  -h, --help              this help\n",
@@ -65,7 +69,7 @@ int main(int argc, char **argv)
 	struct vu_backend_ops ops;
 	struct vu_backend b;
 	struct fsd *fs;
-	uint64_t v, nreq = 1, dax_window = 0;
+	uint64_t v, nreq = 1, dax_window = FSD_DEFAULT_DAX_WINDOW;
 	struct stat st;
 	int c, rc;
 
@@ -93,8 +97,8 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'w':
-			if (parse_size(optarg, &v) || !v || v % (2 << 20)) {
-				fprintf(stderr, "shmvm-fsd: --dax-window: '%s' is not a non-zero multiple of 2M\n",
+			if (parse_size(optarg, &v) || v % DAX_CHUNK || v > FSD_MAX_DAX_WINDOW) {
+				fprintf(stderr, "shmvm-fsd: --dax-window: '%s' is not 0 or a multiple of 2M up to 32G\n",
 					optarg);
 				return 1;
 			}
@@ -128,12 +132,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fo.shared_dir = dir;
+	fo.dax_window = dax_window;
+	fo.dax_ops = &fsd_device_dax_ops;
+	fo.dax_opaque = &dev;
 	rc = fsd_create(&fo, &fs);
 	if (rc) {
 		fprintf(stderr, "shmvm-fsd: %s: %s\n", dir, strerror(-rc));
 		return 1;
 	}
-	fsd_device_init(&dev, fs, tag, (unsigned int)nreq, dax_window, &ops);
+	fsd_device_init(&dev, fs, &b, tag, (unsigned int)nreq, dax_window, &ops);
 	signal(SIGPIPE, SIG_IGN);
 	rc = vu_backend_listen(&b, sock, &ops, &dev);
 	if (rc) {
@@ -144,8 +151,8 @@ int main(int argc, char **argv)
 	}
 	if (drop_capabilities())
 		log_warn("cannot drop capabilities; running with those it has");
-	log_info("serving %s on %s (tag %s, %llu request queues)", dir, sock, tag,
-		 (unsigned long long)nreq);
+	log_info("serving %s on %s (tag %s, %llu request queues, DAX window %llu MiB)", dir, sock, tag,
+		 (unsigned long long)nreq, (unsigned long long)(dax_window >> 20));
 	rc = vu_backend_run(&b);
 	vu_backend_close(&b);
 	fsd_destroy(fs);

@@ -1,0 +1,33 @@
+#!/bin/sh
+# fsd-options.sh FSD: shmvm-fsd's command line — help, and refusals that
+# name the bad option and value (exit 1) before anything is served.
+set -u
+fsd=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+# expect STATUS PATTERN ARGS...: shmvm-fsd ARGS exits STATUS and prints PATTERN.
+expect() {
+	want=$1 pat=$2
+	shift 2
+	"$fsd" "$@" >"$tmp/out" 2>&1
+	got=$?
+	if [ $got -ne "$want" ] || ! grep -q -- "$pat" "$tmp/out"; then
+		echo "FAIL: shmvm-fsd $*: exit $got (want $want), output: $(cat "$tmp/out")"
+		fail=1
+	else
+		echo "ok   shmvm-fsd $*"
+	fi
+}
+mkdir "$tmp/d"
+expect 0 '--dax-window SIZE' --help
+expect 0 'default 1G; 0: no DAX' --help
+expect 1 "--dax-window: '3M' is not 0 or a multiple of 2M up to 32G" -s "$tmp/s" -d "$tmp/d" --dax-window 3M
+expect 1 "--dax-window: '64G' is not 0 or a multiple of 2M up to 32G" -s "$tmp/s" -d "$tmp/d" --dax-window 64G
+expect 1 "--dax-window: 'lots' is not 0" -s "$tmp/s" -d "$tmp/d" --dax-window lots
+expect 1 "option '--dax-window' needs a value" -s "$tmp/s" -d "$tmp/d" --dax-window
+expect 1 "--shared-dir $tmp/nope" -s "$tmp/s" -d "$tmp/nope"
+expect 1 "unknown option '--bogus'" -s "$tmp/s" -d "$tmp/d" --bogus
+expect 1 "are required" -d "$tmp/d"
+[ -e "$tmp/s" ] && { echo "FAIL: a refused command line left a socket behind"; fail=1; }
+exit $fail
