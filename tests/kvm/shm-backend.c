@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tools/bench/api_client.h"
 #include "util/compiler.h"
 #include "vhost/backend.h"
 #include "vhost/sock.h"
@@ -137,52 +138,25 @@ static size_t backend_regions(void)
 
 static json_object *api(const char *cmd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char line[1 << 16];
-	size_t len = 0;
 	json_object *reply;
-	uint64_t end = now_ms() + WAIT_MS;
-	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", api_path);
-	if (s >= 0 && setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){ .tv_sec = 30 },
-				 sizeof(struct timeval)))
-		die("api: SO_RCVTIMEO: %s", strerror(errno));
 	/* shmvm listens once its devices (us) are set up: wait for it at first. */
-	while (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
-		if ((errno != ENOENT && errno != ECONNREFUSED) || now_ms() > end)
-			die("api %s: connect %s: %s", cmd, api_path, strerror(errno));
-		usleep(10000);
-	}
-	if (s < 0)
-		die("api %s: socket: %s", cmd, strerror(errno));
-	dprintf(s, "{\"cmd\":\"%s\"}\n", cmd);
-	while (len < sizeof(line) - 1) {
-		ssize_t n = read(s, line + len, sizeof(line) - 1 - len);
+	int rc = api_request(api_path, cmd, WAIT_MS, &reply);
 
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (memchr(line, '\n', len))
-			break;
-	}
-	close(s);
-	line[len] = '\0';
-	reply = json_tokener_parse(line);
-	if (!reply || !json_object_get_boolean(json_object_object_get(reply, "ok")))
-		die("api %s: bad reply '%s'", cmd, line);
+	if (rc)
+		die("api %s on %s: %s", cmd, api_path,
+		    rc == -EPROTO ? "not an ok JSON reply" : strerror(-rc));
 	return reply;
 }
 
+/* The integer at @path (0 if it is null, as json-c reads one). */
 static int64_t jint(json_object *o, const char *path)
 {
-	char copy[128], *save = NULL;
+	int64_t v = 0;
+	int rc = api_get_int(o, path, &v);
 
-	snprintf(copy, sizeof(copy), "%s", path);
-	for (char *k = strtok_r(copy, ".", &save); k; k = strtok_r(NULL, ".", &save))
-		if (!json_object_object_get_ex(o, k, &o))
-			die("api: no %s", path);
-	return json_object_get_int64(o);
+	if (rc == -ENOENT)
+		die("api: no %s", path);
+	return v;
 }
 
 /* The live mappings of region 0 of device 0, as the control socket reports them. */

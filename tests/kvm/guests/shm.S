@@ -3,9 +3,7 @@
  * shm-backend's). Finds the first virtio device by scanning bus 0, maps the
  * GiB holding its BAR 2 with 2 MiB pages, and reports on COM1. */
 #include "report.inc"
-	.set PCI_ADDR, 0xcf8
-	.set PCI_DATA, 0xcfc
-	.set PD_NEW, 0x400000	/* a page directory for the BAR's GiB */
+#include "virtio-bar2.inc"
 	.set OFF_C, 0x100000
 	.set OFF_B, 0x200000
 	.set MAGIC1, 0x53484d31
@@ -14,16 +12,6 @@
 	.set EOF_MODE, 32	/* A's word: 1 mapping past EOF, 2 file cut under it, else 0 */
 	.set EOF_CUT, 40	/* A's word: 2 once the backend has cut the file */
 	.set PAGE2, 0x5041474532
-
-/* eax = config dword at offset \reg of the function r12d addresses */
-	.macro CFGREAD reg
-	mov eax, r12d
-	or eax, \reg
-	mov dx, PCI_ADDR
-	out dx, eax
-	mov dx, PCI_DATA
-	in eax, dx
-	.endm
 
 /* Spin until the qword at \addr equals \val (a sign-extended imm32). */
 	.macro WAIT addr, val
@@ -34,24 +22,7 @@
 
 	.globl _start
 _start:
-	mov r12d, 0x80000800	/* 00:01.0 */
-find:	CFGREAD 0
-	cmp ax, 0x1af4
-	je found
-	add r12d, 0x800
-	cmp r12d, 0x80010000
-	jb find
-	PUTS nodev
-	RESET
-found:	CFGREAD 0x10
-	and eax, 0xfffffff0
-	mov r13d, eax		/* BAR 0: common config */
-	CFGREAD 0x1c
-	mov r14d, eax
-	shl r14, 32
-	CFGREAD 0x18
-	and eax, 0xfffffff0
-	or r14, rax		/* BAR 2: the window */
+	FIND_VIRTIO_BAR2 nodev
 	PUTS bar
 	mov rax, r14
 	call puthex
@@ -172,41 +143,7 @@ eof:	mov qword ptr [r14 + 16], 0xC0FFEE
 3:	hlt
 	jmp 3b
 
-/* Move BAR 2 to rax by writing its high dword (the low dword stays as it is). */
-move_bar2:
-	mov rcx, rax
-	mov eax, r12d
-	or eax, 0x1c
-	mov dx, PCI_ADDR
-	out dx, eax
-	mov rax, rcx
-	shr rax, 32
-	mov dx, PCI_DATA
-	out dx, eax
-	ret
-
-/* Identity-map the GiB holding rax with 2 MiB pages, using the page directory at rdi. */
-map_gib:
-	mov rcx, rax
-	shr rcx, 30
-	mov rax, cr3
-	and rax, -4096
-	mov rax, [rax]
-	and rax, -4096		/* the PDPT (the GiB must be below 512 GiB) */
-	mov rdx, rdi
-	or rdx, 3
-	mov [rax + rcx * 8], rdx
-	shl rcx, 30
-	or rcx, 0x83		/* present, writable, 2 MiB */
-	mov esi, 512
-1:	mov [rdi], rcx
-	add rcx, 0x200000
-	add rdi, 8
-	dec esi
-	jnz 1b
-	mov rax, cr3
-	mov cr3, rax
-	ret
+	BAR2_ROUTINES
 
 nodev:	.asciz "SHMVM-TINY shm FAIL: no virtio device\n"
 bar:	.asciz "SHMVM-TINY shm window at "

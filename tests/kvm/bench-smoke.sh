@@ -1,0 +1,65 @@
+#!/bin/sh
+# bench-smoke.sh SHMVM SHMVM-BENCH SPIN-GUEST SHMVM-API STRATEGY: shmvm-bench
+# with tiny numbers against a real shmvm running the tiny guest guests/spin.S.
+# Checks that it works, never how fast: exit 0, one table row per live count
+# with non-zero times and a ratio, the guest running, and no mapping left in
+# shmvm's window afterwards (its control socket). Needs /dev/kvm (exit 77
+# without it: run through tools/with-kvm).
+set -u
+shmvm=$1 bench=$2 guest=$3 api=$4 strategy=$5
+. "$(dirname "$0")/../need-kvm.sh"
+tmp=$(mktemp -d)
+spid=
+bpid=
+trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; [ -n "$bpid" ] && kill "$bpid" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+timeout 300 "$bench" --socket "$tmp/vu.sock" --api "$tmp/api.sock" --window 64M --map-size 2M \
+	--live 0,8 --cycles 50 >"$tmp/bench.out" 2>"$tmp/bench.err" &
+bpid=$!
+# shmvm retries its connection until the bench listens.
+timeout 300 "$shmvm" --flat --kernel "$guest" --memory 64M --serial "file:$tmp/serial" \
+	--device "vhost-user,socket=$tmp/vu.sock,virtio-id=26,queues=2" \
+	--shm-strategy "$strategy" --api-socket "$tmp/api.sock" \
+	</dev/null >"$tmp/shmvm.out" 2>&1 &
+spid=$!
+# If shmvm ends first (a setup error), the bench would wait for it in vain.
+while kill -0 "$bpid" 2>/dev/null && kill -0 "$spid" 2>/dev/null; do sleep 0.2; done
+kill -0 "$spid" 2>/dev/null || { sleep 1; kill "$bpid" 2>/dev/null; }
+wait "$bpid"
+bstatus=$?
+bpid=
+
+[ "$bstatus" -eq 0 ] || bad "shmvm-bench exit status $bstatus"
+# The table: a header, then "live map-p50 map-p90 map-p99 map-max unmap-p50 unmap-p90 unmap-p99 limit-p50 ratio".
+for live in 0 8; do
+	row=$(awk -v l="$live" '$1 == l && NF == 10' "$tmp/bench.out")
+	[ -n "$row" ] || { bad "no table row for live $live"; continue; }
+	echo "$row" | awk '{ for (i = 2; i <= 9; i++) if ($i + 0 <= 0) exit 1; if ($10 !~ /^[0-9]+\.[0-9]+x$/ || $10 + 0 <= 0) exit 1 }' ||
+		bad "row for live $live has a zero time or no ratio: $row"
+done
+[ "$(grep -vc '^#' "$tmp/bench.out")" -eq 3 ] || bad "not a header and 2 rows"
+grep -q 'SHMVM-TINY spin: spinning' "$tmp/serial" 2>/dev/null || bad "the guest did not program BAR 2 and spin"
+regions=$(python3 "$api" "$tmp/api.sock" regions) || bad "control socket: regions failed"
+live=$(echo "$regions" | python3 -c 'import json, sys
+d = json.load(sys.stdin)["devices"]
+print(sum(len(r["mappings"]) for dev in d for r in dev["regions"]) if len(d) == 1 else -1)')
+[ "$live" = 0 ] || bad "control socket shows $live live mappings after the bench, not 0"
+maps=$(echo "$regions" | python3 -c 'import json, sys; print(json.load(sys.stdin)["devices"][0]["counters"]["maps"])')
+# 8 live + 50 timed cycles at each of 2 live counts: at least 108 maps done.
+[ "$maps" -ge 108 ] 2>/dev/null || bad "shmvm counted $maps maps, expected at least 108"
+python3 "$api" "$tmp/api.sock" shutdown >/dev/null || bad "control socket: shutdown failed"
+timeout 60 sh -c "while kill -0 $spid 2>/dev/null; do sleep 0.1; done"
+wait "$spid"
+status=$?
+spid=
+[ "$status" -eq 0 ] || bad "shmvm exit status $status after shutdown, expected 0"
+
+sed 's/^/  bench | /' "$tmp/bench.out" "$tmp/bench.err"
+if [ "$fail" -ne 0 ]; then
+	sed 's/^/  guest | /' "$tmp/serial" 2>/dev/null
+	sed 's/^/  shmvm | /' "$tmp/shmvm.out" | tail -40
+	exit 1
+fi
+echo "ok: shmvm-bench against shmvm, $strategy strategy (rows for live 0 and 8, nothing left mapped)"

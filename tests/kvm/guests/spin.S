@@ -1,0 +1,26 @@
+/* For tools/bench/shmvm-bench: program BAR 2 of the first virtio device as
+ * shm.S does (find it, map the GiB holding the window, write the BAR's high
+ * dword), say where the window is, then spin for good, so the slot strategy's
+ * memory-slot changes happen while a vCPU runs. Ended by the backend
+ * (shmvm-bench --shutdown) through shmvm's control socket. */
+#include "report.inc"
+#include "virtio-bar2.inc"
+
+	.globl _start
+_start:
+	FIND_VIRTIO_BAR2 nodev
+	mov rax, r14
+	mov rdi, PD_NEW
+	call map_gib
+	mov rax, r14
+	call move_bar2		/* where it is: the window stays in place */
+	PUTS bar
+	mov rax, r14
+	call puthex
+3:	pause
+	jmp 3b
+
+	BAR2_ROUTINES
+
+nodev:	.asciz "SHMVM-TINY spin FAIL: no virtio device\n"
+bar:	.asciz "SHMVM-TINY spin: spinning, window at "
