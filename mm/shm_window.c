@@ -286,7 +286,6 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	m.dev = st.st_dev;
 	m.ino = st.st_ino;
 	m.file_len = len;
-	m.wd = -1;
 	if (w->nr_maps == w->cap_maps) {
 		size_t cap = w->cap_maps ? 2 * w->cap_maps : 16;
 		struct shm_mapping *maps = realloc(w->maps, cap * sizeof(*maps));
@@ -322,9 +321,9 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 		refuse_map(w, rc, "no memory slot", shmid, shm_offset, len);
 		goto out;
 	}
+	m.wd = watch(w, fd);
 	memmove(&w->maps[at + 1], &w->maps[at], (w->nr_maps - at) * sizeof(*w->maps));
 	w->maps[at] = m;
-	w->maps[at].wd = watch(w, fd);
 	w->nr_maps++;
 	w->stats.maps++;
 	announce(w, &w->maps[at], fd);

@@ -113,6 +113,12 @@ static void *vq_xlate(void *opaque, uint64_t gpa, uint64_t len)
 	return vu_gpa_to_va(opaque, gpa, len);
 }
 
+/* [guest_phys_addr, + memory_size) is not empty and does not wrap. */
+static bool gpa_range_ok(const struct vu_region *r)
+{
+	return r->memory_size && r->guest_phys_addr + r->memory_size - 1 >= r->guest_phys_addr;
+}
+
 /*
  * Map @r of @fd into @out. An aligned mmap_offset is mapped directly (no
  * address space spent on the part before it); an unaligned one the
@@ -129,8 +135,7 @@ static int map_region(const struct vu_region *r, int fd, struct vu_mem_region *o
 	struct stat st;
 	void *p;
 
-	if (!r->memory_size || r->guest_phys_addr + r->memory_size - 1 < r->guest_phys_addr ||
-	    r->userspace_addr + r->memory_size - 1 < r->userspace_addr ||
+	if (!gpa_range_ok(r) || r->userspace_addr + r->memory_size - 1 < r->userspace_addr ||
 	    off + r->memory_size < off || off + r->memory_size > (uint64_t)INT64_MAX ||
 	    r->memory_size > SIZE_MAX - page)
 		return -EINVAL;
@@ -236,7 +241,7 @@ static int add_mem_reg(struct vu_backend *b, struct vu_msg *m)
 
 	if (!has_pf(b, VU_PF_CONFIGURE_MEM_SLOTS))
 		return -EOPNOTSUPP;
-	if (!r.memory_size || r.guest_phys_addr + r.memory_size - 1 < r.guest_phys_addr)
+	if (!gpa_range_ok(&r))
 		return -EINVAL;
 	at = first_ending_after(b, r.guest_phys_addr);
 	if (at < b->nregions && b->regions[at].gpa <= r.guest_phys_addr + r.memory_size - 1)

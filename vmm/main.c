@@ -176,14 +176,15 @@ static int run(struct vm *vm, const struct vm_options *o, int sigfd)
 		if (loop_add(&loop, STDIN_FILENO, EPOLLIN, console_stdin, &con) == 0)
 			con.watching = true;
 	}
-	/* EPOLLRDHUP only: replies are read by the vCPU doing the request. */
-	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++)
-		rc = loop_add(&loop, vhost_user_dev_fd(&vm->devices[i]), EPOLLRDHUP, on_backend_hup,
-			      &vm->devices[i]);
-	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++)
-		if (vm->devices[i].has_shm && shm_window_watch_fd(&vm->devices[i].shm) >= 0)
-			rc = loop_add(&loop, shm_window_watch_fd(&vm->devices[i].shm), EPOLLIN,
-				      on_mapped_file_changed, &vm->devices[i]);
+	for (unsigned int i = 0; !rc && i < vm->nr_devices; i++) {
+		struct vhost_user_dev *d = &vm->devices[i];
+
+		/* EPOLLRDHUP only: replies are read by the vCPU doing the request. */
+		rc = loop_add(&loop, vhost_user_dev_fd(d), EPOLLRDHUP, on_backend_hup, d);
+		if (!rc && d->has_shm && shm_window_watch_fd(&d->shm) >= 0)
+			rc = loop_add(&loop, shm_window_watch_fd(&d->shm), EPOLLIN, on_mapped_file_changed,
+				      d);
+	}
 	if (!rc && o->api_socket)
 		rc = api_init(&api, o->api_socket, &target, &loop);
 	if (!rc)

@@ -184,6 +184,15 @@ static struct fuse_out_header fuse(uint32_t op, uint64_t nodeid, const void *arg
 	return fuse_data(op, nodeid, arg, len, 0, 0);
 }
 
+/* LOOKUP of @name under @parent, which must succeed: the node id. */
+static uint64_t lookup(uint64_t parent, const char *name)
+{
+	struct fuse_out_header oh = fuse(FUSE_LOOKUP, parent, name, strlen(name) + 1);
+
+	ck_assert_int_eq(oh.error, 0);
+	return ((struct fuse_entry_out *)(g + RSP + sizeof(oh)))->nodeid;
+}
+
 START_TEST(requests_through_the_ring)
 {
 	struct fuse_init_in init = { .major = 7, .minor = 38 };
@@ -191,9 +200,7 @@ START_TEST(requests_through_the_ring)
 
 	ck_assert_int_eq(oh.error, 0);
 	ck_assert_uint_eq(((struct fuse_init_out *)(g + RSP + sizeof(oh)))->major, 7);
-	oh = fuse(FUSE_LOOKUP, FUSE_ROOT_ID, "file", 5);
-	ck_assert_int_eq(oh.error, 0);
-	uint64_t n = ((struct fuse_entry_out *)(g + RSP + sizeof(oh)))->nodeid;
+	uint64_t n = lookup(FUSE_ROOT_ID, "file");
 	struct fuse_open_in oi = { .flags = O_RDONLY };
 	oh = fuse(FUSE_OPEN, n, &oi, sizeof(oi));
 	ck_assert_int_eq(oh.error, 0);
@@ -212,9 +219,7 @@ START_TEST(escapes_through_the_ring)
 	ck_assert_int_eq(fuse(FUSE_INIT, 0, &init, sizeof(init)).error, 0);
 	ck_assert_int_ne(fuse(FUSE_LOOKUP, FUSE_ROOT_ID, "..", 3).error, 0);
 	ck_assert_int_ne(fuse(FUSE_LOOKUP, FUSE_ROOT_ID, "../etc", 7).error, 0);
-	struct fuse_out_header oh = fuse(FUSE_LOOKUP, FUSE_ROOT_ID, "out", 4);
-	ck_assert_int_eq(oh.error, 0);
-	uint64_t out = ((struct fuse_entry_out *)(g + RSP + sizeof(oh)))->nodeid;
+	uint64_t out = lookup(FUSE_ROOT_ID, "out");
 	ck_assert_int_ne(fuse(FUSE_LOOKUP, out, "passwd", 7).error, 0);
 	struct fuse_open_in oi = { .flags = O_RDONLY };
 	ck_assert_int_ne(fuse(FUSE_OPENDIR, out, &oi, sizeof(oi)).error, 0);
@@ -288,11 +293,9 @@ START_TEST(window_mappings_reach_the_backend)
 	close(fd);
 	struct fuse_init_in init = { .major = 7, .minor = 38 };
 	ck_assert_int_eq(fuse(FUSE_INIT, 0, &init, sizeof(init)).error, 0);
-	struct fuse_out_header oh = fuse(FUSE_LOOKUP, FUSE_ROOT_ID, "dst", 4);
-	ck_assert_int_eq(oh.error, 0);
-	uint64_t n = ((struct fuse_entry_out *)(g + RSP + sizeof(oh)))->nodeid;
+	uint64_t n = lookup(FUSE_ROOT_ID, "dst");
 	struct fuse_open_in oi = { .flags = O_WRONLY };
-	oh = fuse(FUSE_OPEN, n, &oi, sizeof(oi));
+	struct fuse_out_header oh = fuse(FUSE_OPEN, n, &oi, sizeof(oi));
 	ck_assert_int_eq(oh.error, 0);
 	struct fuse_write_in wi = { .fh = ((struct fuse_open_out *)(g + RSP + sizeof(oh)))->fh,
 				    .size = 10 };
@@ -400,9 +403,7 @@ START_TEST(dax_setupmapping_then_write_from_it)
 	struct fuse_out_header oh = fuse(FUSE_INIT, 0, &init, sizeof(init));
 	ck_assert_int_eq(oh.error, 0);
 	ck_assert_uint_eq(((struct fuse_init_out *)(g + RSP + sizeof(oh)))->map_alignment, 21);
-	oh = fuse(FUSE_LOOKUP, FUSE_ROOT_ID, "file", 5);
-	ck_assert_int_eq(oh.error, 0);
-	uint64_t src = ((struct fuse_entry_out *)(g + RSP + sizeof(oh)))->nodeid;
+	uint64_t src = lookup(FUSE_ROOT_ID, "file");
 	struct { struct fuse_create_in in; char name[4]; } cr = { { .flags = O_WRONLY, .mode = S_IFREG | 0644 }, "dst" };
 	oh = fuse(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr));
 	ck_assert_int_eq(oh.error, 0);
