@@ -585,11 +585,20 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 		d->gsi[i] = IRQ_NO_GSI;
 		d->masked[i] = true;
 	}
-	rc = vu_frontend_connect(&d->fe, cfg->socket, cfg->connect_ms, cfg->reply_ms);
-	if (rc)
-		return rc;
+	if (cfg->has_socket_fd) {
+		rc = vu_frontend_adopt(&d->fe, cfg->socket_fd, cfg->socket, cfg->reply_ms);
+		if (rc) {
+			close(cfg->socket_fd); /* ours, whatever happens */
+			return rc;
+		}
+	} else {
+		rc = vu_frontend_connect(&d->fe, cfg->socket, cfg->connect_ms, cfg->reply_ms);
+		if (rc)
+			return rc;
+	}
+	d->cfg.socket = vu_frontend_name(&d->fe); /* the path, the fd's name or "fd N" */
 	if (vu_frontend_has(&d->fe, VU_PF_MQ) && d->fe.queue_num < cfg->queues) {
-		log_err("%s: backend %s serves %llu queues, %u requested", d->name, cfg->socket,
+		log_err("%s: backend %s serves %llu queues, %u requested", d->name, d->cfg.socket,
 			(unsigned long long)d->fe.queue_num, cfg->queues);
 		rc = -EINVAL;
 		goto err_fe;
@@ -600,7 +609,7 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 			d->use_local_config = true;
 		} else {
 			log_warn("%s: backend %s has no CONFIG: device config reads as zeros", d->name,
-				 cfg->socket);
+				 d->cfg.socket);
 		}
 	}
 	rc = shm_setup(d, shm, &nr_shm);
@@ -631,7 +640,7 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 	}
 	rc = backend_channel_start(d);
 	if (rc) {
-		log_err("%s: cannot set up the backend channel of %s: %s", d->name, cfg->socket,
+		log_err("%s: cannot set up the backend channel of %s: %s", d->name, d->cfg.socket,
 			strerror(-rc));
 		virtio_pci_destroy(&d->vp);
 		goto err_shm;

@@ -23,7 +23,17 @@
 #include "vhost/frontend.h"
 
 struct vhost_user_cfg {
+	/*
+	 * The backend: the unix socket path to connect to; or, if
+	 * @has_socket_fd, @socket_fd, a socket already connected to it (a
+	 * socketpair end). The device owns that fd from vhost_user_dev_create()
+	 * on, which closes it on failure too. @socket then only names it in
+	 * log lines (NULL: "fd N"); after create, d->cfg.socket is always a
+	 * printable name.
+	 */
 	const char *socket;
+	bool has_socket_fd;
+	int socket_fd;
 	uint16_t virtio_id;
 	uint16_t queues;
 	uint16_t queue_size;

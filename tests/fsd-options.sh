@@ -1,6 +1,8 @@
 #!/bin/sh
 # fsd-options.sh FSD: shmvm-fsd's command line — help, and refusals that
 # name the bad option and value (exit 1) before anything is served.
+# (A socket that is not a connected unix stream one is refused by the same
+# check: tests/unit/test_vhost_backend.c, adopt_refuses_bad_fds.)
 set -u
 fsd=$1
 tmp=$(mktemp -d)
@@ -29,5 +31,16 @@ expect 1 "option '--dax-window' needs a value" -s "$tmp/s" -d "$tmp/d" --dax-win
 expect 1 "--shared-dir $tmp/nope" -s "$tmp/s" -d "$tmp/nope"
 expect 1 "unknown option '--bogus'" -s "$tmp/s" -d "$tmp/d" --bogus
 expect 1 "are required" -d "$tmp/d"
+# --socket-fd N: an inherited, connected unix stream socket, instead of --socket.
+expect 0 '--socket-fd N' --help
+expect 1 "--socket-fd: 'abc' is not a file descriptor number" --socket-fd abc -d "$tmp/d"
+expect 1 "--socket-fd: '-1' is not a file descriptor number" --socket-fd -1 -d "$tmp/d"
+expect 1 "--socket-fd 987: not an open file descriptor" --socket-fd 987 -d "$tmp/d"
+: >"$tmp/file"
+exec 7<"$tmp/file"
+expect 1 "--socket-fd 7: not a socket" --socket-fd 7 -d "$tmp/d"
+exec 7<&-
+expect 1 "--socket and --socket-fd exclude each other" -s "$tmp/s" --socket-fd 7 -d "$tmp/d"
+expect 1 "option '--socket-fd' needs a value" -d "$tmp/d" --socket-fd
 [ -e "$tmp/s" ] && { echo "FAIL: a refused command line left a socket behind"; fail=1; }
 exit $fail

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -584,12 +585,9 @@ static int on_message(struct vu_backend *b)
 
 /* ---- public ---- */
 
-int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_backend_ops *ops,
-		      void *opaque)
+/* Everything but the socket; @ops checked. */
+static int backend_init(struct vu_backend *b, const struct vu_backend_ops *ops, void *opaque)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int s;
-
 	memset(b, 0, sizeof(*b));
 	b->conn_fd = b->req_fd = b->listen_fd = -1;
 	b->ops = ops;
@@ -601,6 +599,17 @@ int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_ba
 	if (ops->num_queues == 0 || ops->num_queues > VU_BACKEND_MAX_QUEUES ||
 	    ops->config_size > VU_MAX_CONFIG_SIZE)
 		return -EINVAL;
+	return 0;
+}
+
+int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_backend_ops *ops,
+		      void *opaque)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s = backend_init(b, ops, opaque);
+
+	if (s)
+		return s;
 	if (strlen(path) >= sizeof(a.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(a.sun_path, path);
@@ -621,6 +630,22 @@ int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_ba
 	return 0;
 }
 
+int vu_backend_adopt(struct vu_backend *b, int fd, const struct vu_backend_ops *ops, void *opaque)
+{
+	int rc = backend_init(b, ops, opaque), fl;
+
+	if (!rc)
+		rc = vu_sock_check_connected(fd);
+	if (rc)
+		return rc;
+	/* Served like an accepted connection: replies are written with blocking sends. */
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0))
+		return -errno;
+	b->conn_fd = fd;
+	return 0;
+}
+
 void vu_backend_close(struct vu_backend *b)
 {
 	disconnect(b);
@@ -632,10 +657,17 @@ void vu_backend_close(struct vu_backend *b)
 	b->listen_fd = -1;
 }
 
+bool vu_backend_done(const struct vu_backend *b)
+{
+	return b->conn_fd < 0 && b->listen_fd < 0;
+}
+
 unsigned int vu_backend_fds(const struct vu_backend *b, int *fds, unsigned int max)
 {
 	unsigned int n = 0;
 
+	if (vu_backend_done(b))
+		return 0;
 	if (n < max)
 		fds[n++] = b->conn_fd >= 0 ? b->conn_fd : b->listen_fd;
 	for (unsigned int i = 0; i < b->ops->num_queues && n < max; i++)
@@ -646,7 +678,7 @@ unsigned int vu_backend_fds(const struct vu_backend *b, int *fds, unsigned int m
 
 int vu_backend_dispatch(struct vu_backend *b, int fd)
 {
-	if (fd == b->listen_fd && b->conn_fd < 0) {
+	if (b->listen_fd >= 0 && fd == b->listen_fd && b->conn_fd < 0) {
 		b->conn_fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		return b->conn_fd < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
 	}
@@ -673,6 +705,8 @@ int vu_backend_run(struct vu_backend *b)
 		struct pollfd p[ARRAY_SIZE(fds)];
 		unsigned int n = vu_backend_fds(b, fds, ARRAY_SIZE(fds));
 
+		if (!n)
+			return 0; /* an adopted connection ended: nothing left to serve */
 		for (unsigned int i = 0; i < n; i++)
 			p[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
 		if (poll(p, n, -1) < 0) {

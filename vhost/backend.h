@@ -5,6 +5,11 @@
  * gives and calls vu_backend_dispatch() on the ready ones, or calls
  * vu_backend_run() if it has no loop of its own. One frontend at a time; a
  * frontend that disconnects resets the device, ready for the next one.
+ * Either the library listens on a socket path (vu_backend_listen(), the next
+ * frontend is accepted after a disconnect) or it adopts one already-connected
+ * socket (vu_backend_adopt(): a socketpair end inherited from the frontend
+ * that started the program; no socket file), and is done when that frontend
+ * disconnects: vu_backend_run() returns 0, vu_backend_done() says so.
  *
  * Guest memory: SET_MEM_TABLE replaces the whole table; with
  * CONFIGURE_MEM_SLOTS (always offered) ADD_MEM_REG and REM_MEM_REG add and
@@ -96,13 +101,32 @@ struct vu_backend {
 /* Listen on @path (@ops must outlive @b): -EADDRINUSE if a live server answers there; a stale socket file is replaced. */
 int vu_backend_listen(struct vu_backend *b, const char *path, const struct vu_backend_ops *ops,
 		      void *opaque) __must_check;
+/*
+ * Serve @fd, a socket already connected to the frontend (@ops must outlive
+ * @b); no listening socket. 0: @fd is @b's now (vu_backend_close() closes
+ * it; it is made blocking if it was not); -EINVAL for bad @ops, or
+ * vu_sock_check_connected()'s refusal (vhost/sock.h: not open, not a
+ * connected unix stream socket): @fd is then left as it was, the caller's.
+ * Its close-on-exec flag is the caller's business.
+ */
+int vu_backend_adopt(struct vu_backend *b, int fd, const struct vu_backend_ops *ops,
+		     void *opaque) __must_check;
 void vu_backend_close(struct vu_backend *b);
 
-/* The fds to poll for input now (listen or connection socket, then kick fds); returns how many. */
+/*
+ * The fds to poll for input now (listen or connection socket, then kick
+ * fds); returns how many: 0 once vu_backend_done().
+ */
 unsigned int vu_backend_fds(const struct vu_backend *b, int *fds, unsigned int max);
 /* @fd (one of vu_backend_fds()) is readable. 0, or -errno if the backend cannot go on. */
 int vu_backend_dispatch(struct vu_backend *b, int fd) __must_check;
-/* Poll and dispatch until vu_backend_dispatch() fails. */
+/* Nothing left to serve: the adopted connection ended (or @b is closed). */
+bool vu_backend_done(const struct vu_backend *b);
+/*
+ * Poll and dispatch until vu_backend_dispatch() fails (its -errno) or,
+ * for an adopted socket, until the frontend disconnects (0). A listening
+ * backend serves one frontend after another.
+ */
 int vu_backend_run(struct vu_backend *b) __must_check;
 
 /* Guest-physical range → our pointer, NULL unless all of it is in one region (binary search). */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -16,10 +17,15 @@ bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf)
 	return f->protocol_features & (1ULL << pf);
 }
 
+const char *vu_frontend_name(const struct vu_frontend *f)
+{
+	return f->path ? f->path : f->fd_name;
+}
+
 static int fail(struct vu_frontend *f, uint32_t req, const char *what, int rc)
 {
-	log_err("vhost-user %s: %s %s: %s", f->path, vu_msg_name(VU_DIR_FRONTEND_REQ, req), what,
-		strerror(-rc));
+	log_err("vhost-user %s: %s %s: %s", vu_frontend_name(f),
+		vu_msg_name(VU_DIR_FRONTEND_REQ, req), what, strerror(-rc));
 	f->broken = true;
 	return rc;
 }
@@ -96,7 +102,7 @@ static int request(struct vu_frontend *f, uint32_t req, const void *payload, uin
 	if (rc)
 		return rc;
 	if (ack && reply->payload.u64 != 0) {
-		log_err("vhost-user %s: backend refused %s", f->path, rule->name);
+		log_err("vhost-user %s: backend refused %s", vu_frontend_name(f), rule->name);
 		return -EIO;
 	}
 	return 0;
@@ -137,32 +143,21 @@ static int connect_once(const char *path)
 	return s;
 }
 
-int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, int timeout_ms)
+static void frontend_init(struct vu_frontend *f, const char *path, int timeout_ms)
 {
-	struct timespec start, now;
-	uint64_t pf;
-	int rc;
-
 	memset(f, 0, sizeof(*f));
+	f->sock = -1;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_init(&f->send_lock, NULL);
 	f->path = path;
 	f->timeout_ms = timeout_ms;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		f->sock = connect_once(path);
-		if (f->sock >= 0 || (f->sock != -ENOENT && f->sock != -ECONNREFUSED))
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= retry_ms)
-			break;
-		usleep(50 * 1000);
-	}
-	if (f->sock < 0) {
-		rc = f->sock;
-		log_err("vhost-user %s: cannot connect: %s", path, strerror(-rc));
-		return rc;
-	}
+}
+
+/* GET_FEATURES, protocol features, GET_QUEUE_NUM, SET_OWNER on f->sock. */
+static int handshake(struct vu_frontend *f)
+{
+	uint64_t pf;
+	int rc;
 
 	pthread_mutex_lock(&f->lock);
 	rc = request_u64(f, VU_GET_FEATURES, &f->features);
@@ -180,8 +175,54 @@ int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, i
 	if (!rc)
 		rc = request(f, VU_SET_OWNER, NULL, 0, NULL, 0, NULL);
 	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, int timeout_ms)
+{
+	struct timespec start, now;
+	int rc;
+
+	frontend_init(f, path, timeout_ms);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		f->sock = connect_once(path);
+		if (f->sock >= 0 || (f->sock != -ENOENT && f->sock != -ECONNREFUSED))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= retry_ms)
+			break;
+		usleep(50 * 1000);
+	}
+	if (f->sock < 0) {
+		rc = f->sock;
+		log_err("vhost-user %s: cannot connect: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = handshake(f);
 	if (rc)
 		vu_frontend_close(f);
+	return rc;
+}
+
+int vu_frontend_adopt(struct vu_frontend *f, int fd, const char *name, int timeout_ms)
+{
+	int rc;
+
+	frontend_init(f, name, timeout_ms);
+	snprintf(f->fd_name, sizeof(f->fd_name), "fd %d", fd);
+	rc = vu_sock_check_connected(fd);
+	if (rc) {
+		log_err("vhost-user %s: %s", vu_frontend_name(f), vu_sock_strerror(rc));
+		f->broken = true;
+		return rc;
+	}
+	f->sock = fd;
+	rc = handshake(f);
+	if (rc) {
+		f->sock = -1; /* the caller's again */
+		vu_frontend_close(f);
+	}
 	return rc;
 }
 
@@ -357,7 +398,7 @@ int vu_frontend_get_shmem_config(struct vu_frontend *f, uint64_t sizes[VU_MAX_SH
 		rc = vu_decode_shmem_config(m.payload.bytes, m.hdr.size, &cfg);
 		if (rc == -EINVAL)
 			log_err("vhost-user %s: GET_SHMEM_CONFIG: sizes must be page multiples and "
-				"nregions (%u) their non-zero count", f->path, cfg.nregions);
+				"nregions (%u) their non-zero count", vu_frontend_name(f), cfg.nregions);
 		if (rc)
 			rc = fail(f, VU_GET_SHMEM_CONFIG, "reply", rc);
 		else

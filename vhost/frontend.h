@@ -33,7 +33,8 @@ struct vu_frontend {
 	pthread_mutex_t lock;      /* one request/reply pair at a time */
 	pthread_mutex_t send_lock; /* one whole message at a time; never held while waiting */
 	int sock;
-	const char *path;
+	const char *path;  /* the socket's path, or an adopted socket's name (may be NULL) */
+	char fd_name[16];  /* "fd N": an adopted socket without a name */
 	int timeout_ms;
 	uint64_t features;          /* what the backend offers (GET_FEATURES) */
 	uint64_t protocol_features; /* negotiated */
@@ -56,7 +57,17 @@ struct vu_ring_setup {
  */
 int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms,
 			int timeout_ms) __must_check;
+/*
+ * The same handshake on @fd, a socket already connected to the backend (a
+ * socketpair end), refused unless it is a connected unix stream socket
+ * (vu_sock_check_connected()). @name (kept, may be NULL: "fd N") names it
+ * in log lines. 0: @fd is @f's (vu_frontend_close() closes it); on failure
+ * (one line logged) it is left open, the caller's.
+ */
+int vu_frontend_adopt(struct vu_frontend *f, int fd, const char *name, int timeout_ms) __must_check;
 void vu_frontend_close(struct vu_frontend *f);
+/* The socket's path, the adopted socket's name, or "fd N": for log lines. */
+const char *vu_frontend_name(const struct vu_frontend *f);
 bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf);
 
 int vu_frontend_set_features(struct vu_frontend *f, uint64_t features) __must_check;

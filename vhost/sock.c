@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vhost/sock.h"
@@ -193,4 +194,49 @@ int vu_msg_send_nowait(int sock, uint32_t request, uint32_t flags, const void *p
 int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value)
 {
 	return vu_msg_send(sock, request, VU_VERSION | VU_FLAG_REPLY, &value, sizeof(value), NULL, 0);
+}
+
+int vu_sock_check_connected(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(int), plen = sizeof(peer);
+	struct stat st;
+	int domain, type;
+
+	if (fd < 0)
+		return -EBADF;
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ENOTSOCK;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len))
+		return -errno;
+	if (domain != AF_UNIX)
+		return -EAFNOSUPPORT;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len))
+		return -errno;
+	if (type != SOCK_STREAM)
+		return -ESOCKTNOSUPPORT;
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen))
+		return -errno;
+	return 0;
+}
+
+const char *vu_sock_strerror(int rc)
+{
+	switch (rc) {
+	case -EBADF:
+		return "not an open file descriptor";
+	case -ENOTSOCK:
+		return "not a socket";
+	case -EAFNOSUPPORT:
+		return "not a unix socket";
+	case -ESOCKTNOSUPPORT:
+		return "not a stream socket";
+	case -ENOTCONN:
+		return "not connected (a listening or unconnected socket)";
+	default:
+		return strerror(-rc);
+	}
 }

@@ -59,4 +59,15 @@ int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value) __must_check;
 /* Close every fd a received message carries. */
 void vu_msg_close_fds(struct vu_msg *m);
 
+/*
+ * Is @fd a connected AF_UNIX stream socket, one a vhost-user peer can be at
+ * the other end of (an inherited socketpair end)? 0, or -EBADF (not open),
+ * -ENOTSOCK, -EAFNOSUPPORT (not AF_UNIX), -ESOCKTNOSUPPORT (not
+ * SOCK_STREAM), -ENOTCONN (listening, or never connected), or another
+ * -errno. vu_sock_strerror() words the refusal for a log line.
+ */
+int vu_sock_check_connected(int fd) __must_check;
+/* vu_sock_check_connected()'s @rc in a few words ("not a unix socket"); strerror() for others. */
+const char *vu_sock_strerror(int rc);
+
 #endif

@@ -45,11 +45,13 @@ static uint8_t *g;
 static int memfd, kick, call;
 static uint16_t avail_idx;
 static uint64_t unique;
+static bool adopted; /* the harness_adopted case: a socketpair, no socket file */
+static int run_rc;
 
 static void *backend_thread(void *arg)
 {
 	(void)arg;
-	(void)!vu_backend_run(&be);
+	run_rc = vu_backend_run(&be);
 	return NULL;
 }
 
@@ -73,14 +75,24 @@ static void setup(void)
 				    &fs),
 			 0);
 	fsd_device_init(&dev, fs, &be, "harness", 1, DAX_WINDOW, &ops);
-	ck_assert_int_eq(vu_backend_listen(&be, sock, &ops, &dev), 0);
-	pthread_create(&thread, NULL, backend_thread, NULL);
+	run_rc = 1;
+	if (adopted) {
+		int sv[2];
+
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		ck_assert_int_eq(vu_backend_adopt(&be, sv[0], &ops, &dev), 0);
+		pthread_create(&thread, NULL, backend_thread, NULL);
+		ck_assert_int_eq(vu_frontend_adopt(&fe, sv[1], NULL, 5000), 0);
+	} else {
+		ck_assert_int_eq(vu_backend_listen(&be, sock, &ops, &dev), 0);
+		pthread_create(&thread, NULL, backend_thread, NULL);
+		ck_assert_int_eq(vu_frontend_connect(&fe, sock, 2000, 5000), 0);
+	}
 
 	/* Frontend: features, guest RAM, queue 1 (the request queue). */
 	memfd = memfd_create("guest", 0);
 	ck_assert_int_eq(ftruncate(memfd, MEM), 0);
 	g = mmap(NULL, MEM, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	ck_assert_int_eq(vu_frontend_connect(&fe, sock, 2000, 5000), 0);
 	uint8_t tag[8];
 	ck_assert_int_eq(vu_frontend_get_config(&fe, 0, tag, 8), 0);
 	ck_assert(!memcmp(tag, "harness", 8));
@@ -102,12 +114,25 @@ static void teardown(void)
 	char cmd[256];
 
 	vu_frontend_close(&fe);
+	if (adopted) {
+		/* The frontend went away: an adopted server is done, without an error. */
+		pthread_join(thread, NULL);
+		ck_assert_int_eq(run_rc, 0);
+		ck_assert(vu_backend_done(&be));
+		ck_assert_int_eq(access(sock, F_OK), -1); /* and never made a socket file */
+	}
 	munmap(g, MEM);
 	close(memfd);
 	close(kick);
 	close(call);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, sock);
 	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void setup_adopted(void)
+{
+	adopted = true;
+	setup();
 }
 
 /*
@@ -483,6 +508,15 @@ static Suite *fsd_vhost_suite(void)
 	tcase_add_test(tc, window_mappings_reach_the_backend);
 	tcase_add_test(tc, dax_setupmapping_then_write_from_it);
 	tcase_add_test(tc, no_dax_window_no_shmem);
+	suite_add_tcase(s, tc);
+
+	/* The same over a socketpair, as `shmvm run` starts shmvm-fsd (--socket-fd). */
+	tc = tcase_create("harness_adopted");
+	tcase_add_checked_fixture(tc, setup_adopted, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, requests_through_the_ring);
+	tcase_add_test(tc, escapes_through_the_ring);
+	tcase_add_test(tc, dax_setupmapping_then_write_from_it);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "vhost/backend.h"
@@ -494,6 +495,158 @@ START_TEST(mem_slots_need_negotiation)
 }
 END_TEST
 
+/* ---- an adopted, already-connected socket (no listening socket, no file) ---- */
+
+static int run_rc;
+
+static void *adopted_thread(void *arg)
+{
+	(void)arg;
+	run_rc = vu_backend_run(&be);
+	return NULL;
+}
+
+/* The backend serves one end of a socketpair; the frontend adopts the other. */
+static void adopt_pair(int sv[2])
+{
+	memset(&dev, 0, sizeof(dev));
+	run_rc = 1;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(vu_backend_adopt(&be, sv[0], &echo_ops, &dev), 0);
+	ck_assert(!vu_backend_done(&be));
+	pthread_create(&thread, NULL, adopted_thread, NULL);
+}
+
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+START_TEST(adopt_round_trip)
+{
+	struct vu_frontend f;
+	uint8_t cfg[4];
+	int sv[2], fds[4];
+
+	adopt_pair(sv);
+	ck_assert_int_eq(vu_frontend_adopt(&f, sv[1], "pair", 5000), 0);
+	ck_assert_str_eq(vu_frontend_name(&f), "pair");
+	ck_assert(vu_frontend_has(&f, VU_PF_CONFIG));
+	ck_assert(vu_frontend_has(&f, VU_PF_REPLY_ACK));
+	ck_assert_uint_eq(f.queue_num, 2);
+	ck_assert(f.features & (1ULL << 0));
+	ck_assert_int_eq(vu_frontend_get_config(&f, 2, cfg, 4), 0);
+	ck_assert_uint_eq(cfg[0], 0xa2);
+	ck_assert_int_eq(vu_frontend_set_features(&f, (1ULL << 32) | (1ULL << 0)), 0);
+	/* The frontend goes: the server is done, and says so with 0. */
+	vu_frontend_close(&f);
+	pthread_join(thread, NULL);
+	ck_assert_int_eq(run_rc, 0);
+	ck_assert(vu_backend_done(&be));
+	ck_assert_uint_eq(vu_backend_fds(&be, fds, 4), 0);
+	ck_assert_int_eq(dev.resets, 1); /* the disconnect reset the device */
+	ck_assert(!fd_open(sv[0]));      /* the backend closed its end */
+	vu_backend_close(&be);
+}
+END_TEST
+
+START_TEST(adopt_garbage_ends_the_server)
+{
+	int sv[2];
+	char c;
+
+	/* A malformed message drops the frontend; with no listener, that is the end. */
+	adopt_pair(sv);
+	ck_assert_int_eq(write(sv[1], "\xff\xff\xff\xff\x07\x00\x00\x00\x00\x00\x00\x00", 12), 12);
+	ck_assert_int_le(read(sv[1], &c, 1), 0);
+	pthread_join(thread, NULL);
+	ck_assert_int_eq(run_rc, 0);
+	close(sv[1]);
+	vu_backend_close(&be);
+}
+END_TEST
+
+START_TEST(adopt_makes_blocking)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	ck_assert_int_eq(vu_backend_adopt(&be, sv[0], &echo_ops, &dev), 0);
+	ck_assert_int_eq(fcntl(sv[0], F_GETFL) & O_NONBLOCK, 0);
+	vu_backend_close(&be);
+	ck_assert(!fd_open(sv[0]));
+	close(sv[1]);
+}
+END_TEST
+
+/* Each refusal, on both sides; the fd stays open and the caller's. */
+static void refused(int fd, int want)
+{
+	struct vu_frontend f;
+
+	ck_assert_int_eq(vu_backend_adopt(&be, fd, &echo_ops, &dev), want);
+	ck_assert(vu_backend_done(&be));
+	ck_assert_int_eq(vu_frontend_adopt(&f, fd, NULL, 1000), want);
+	ck_assert(f.broken);
+	ck_assert_int_eq(f.sock, -1);
+	if (want != -EBADF)
+		ck_assert(fd_open(fd));
+}
+
+START_TEST(adopt_refuses_bad_fds)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int p[2], sv[2], closed = open("/dev/null", O_RDONLY), in, st, ls;
+
+	ck_assert_int_ge(closed, 0);
+	close(closed);
+	refused(-1, -EBADF);
+	refused(closed, -EBADF);
+	ck_assert_int_eq(pipe(p), 0);
+	refused(p[0], -ENOTSOCK);
+	in = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(in, 0);
+	refused(in, -EAFNOSUPPORT);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	refused(sv[0], -ESOCKTNOSUPPORT);
+	st = socket(AF_UNIX, SOCK_STREAM, 0);
+	refused(st, -ENOTCONN); /* never connected */
+	/* A listening socket is for vu_backend_listen(), not adopt. */
+	ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "/tmp/shmvm-be-adopt.%d.sock", getpid());
+	unlink(a.sun_path);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(ls, 1), 0);
+	refused(ls, -ENOTCONN);
+	unlink(a.sun_path);
+	/* Bad ops come first, as with listen. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, p), 0);
+	ck_assert_int_eq(vu_backend_adopt(&be, p[0], &(struct vu_backend_ops){ 0 }, &dev), -EINVAL);
+	ck_assert(fd_open(p[0]));
+	ck_assert_str_eq(vu_sock_strerror(-ESOCKTNOSUPPORT), "not a stream socket");
+}
+END_TEST
+
+/* A frontend whose handshake fails keeps its hands off the fd. */
+START_TEST(frontend_adopt_handshake_fails)
+{
+	struct vu_frontend f;
+	char name[16];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	close(sv[0]); /* a backend that is gone already */
+	ck_assert_int_lt(vu_frontend_adopt(&f, sv[1], NULL, 1000), 0);
+	ck_assert(f.broken);
+	ck_assert(fd_open(sv[1]));
+	snprintf(name, sizeof(name), "fd %d", sv[1]);
+	ck_assert_str_eq(vu_frontend_name(&f), name);
+	vu_frontend_close(&f); /* harmless after a failure */
+	ck_assert(fd_open(sv[1]));
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *backend_suite(void)
 {
 	Suite *s = suite_create("vhost_backend");
@@ -517,6 +670,15 @@ static Suite *backend_suite(void)
 	tcase_add_test(tc, unaligned_offset_and_file_end);
 	tcase_add_test(tc, table_grows_sorted);
 	tcase_add_test(tc, mem_slots_need_negotiation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("adopt");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, adopt_round_trip);
+	tcase_add_test(tc, adopt_garbage_ends_the_server);
+	tcase_add_test(tc, adopt_makes_blocking);
+	tcase_add_test(tc, adopt_refuses_bad_fds);
+	tcase_add_test(tc, frontend_adopt_handshake_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }

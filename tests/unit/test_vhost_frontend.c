@@ -2,6 +2,7 @@
 /* The vhost-user frontend against a scripted backend on a real unix socket. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/log.h"
 #include "vhost/frontend.h"
 #include "vhost/sock.h"
 
@@ -30,7 +32,8 @@ enum behaviour {
 
 struct fake {
 	char path[108];
-	int lsock;
+	int lsock; /* -1: serve @conn, a socketpair end */
+	int conn;
 	enum behaviour how;
 	pthread_t thread;
 	uint64_t got_protocol_features;
@@ -73,7 +76,7 @@ static void answer_config(struct fake *f, int s, const struct vu_config_hdr *req
 static void *fake_run(void *arg)
 {
 	struct fake *f = arg;
-	int s = accept(f->lsock, NULL, NULL);
+	int s = f->lsock >= 0 ? accept(f->lsock, NULL, NULL) : f->conn;
 	struct vu_msg m;
 	uint64_t pf = 0;
 	struct vu_config_hdr held; /* HOLD_CONFIG: the GET_CONFIG not answered yet */
@@ -182,11 +185,27 @@ static void start_fake(enum behaviour how)
 	pthread_create(&fk.thread, NULL, fake_run, &fk);
 }
 
+/* The fake serves one end of a socketpair; the other is returned, for vu_frontend_adopt(). */
+static int start_fake_pair(enum behaviour how)
+{
+	int sv[2];
+
+	memset(&fk, 0, sizeof(fk));
+	fk.how = how;
+	fk.lsock = -1;
+	ck_assert_int_eq(pipe(fk.release), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fk.conn = sv[0];
+	pthread_create(&fk.thread, NULL, fake_run, &fk);
+	return sv[1];
+}
+
 static void stop_fake(struct vu_frontend *f)
 {
 	vu_frontend_close(f);
 	pthread_join(fk.thread, NULL);
-	close(fk.lsock);
+	if (fk.lsock >= 0)
+		close(fk.lsock);
 	close(fk.release[0]);
 	close(fk.release[1]);
 	unlink(fk.path);
@@ -302,6 +321,61 @@ START_TEST(without_protocol_features)
 	stop_fake(&f); /* no REPLY_ACK: wait for the backend to have read it */
 	ck_assert_uint_eq(fk.got_features, 1ULL << 32);
 	ck_assert_uint_eq(fk.requests[1], VU_SET_OWNER);
+}
+END_TEST
+
+START_TEST(adopt_negotiation)
+{
+	struct vu_frontend f;
+	char name[16];
+	int fd = start_fake_pair(GOOD);
+
+	ck_assert_int_eq(vu_frontend_adopt(&f, fd, NULL, 2000), 0);
+	snprintf(name, sizeof(name), "fd %d", fd);
+	ck_assert_str_eq(vu_frontend_name(&f), name);
+	ck_assert_int_eq(f.sock, fd);
+	ck_assert_uint_eq(f.queue_num, 4);
+	ck_assert(!vu_frontend_has(&f, VU_PF_GPA_ADDRESSES));
+	ck_assert_int_eq(vu_frontend_set_features(&f, 1ULL << 32), 0);
+	stop_fake(&f); /* closes fd: the fake sees the end of the stream */
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_uint_eq(fk.got_protocol_features, VU_FRONTEND_PROTOCOL_FEATURES);
+	ck_assert_uint_eq(fk.got_features, (1ULL << 32) | (1ULL << VU_F_PROTOCOL_FEATURES));
+	ck_assert_uint_eq(fk.requests[0], VU_GET_FEATURES);
+}
+END_TEST
+
+static char last_err[256];
+
+static void capture(enum log_level level, const char *msg, void *opaque)
+{
+	(void)opaque;
+	if (level == LOG_ERR)
+		snprintf(last_err, sizeof(last_err), "%s", msg);
+}
+
+START_TEST(adopt_logs_by_name)
+{
+	struct vu_frontend f;
+	int fd = start_fake_pair(NACK_MEM_TABLE), p[2];
+	struct vu_region r = { 0, 4096, 0x1000, 0 };
+	int mfd = memfd_create("m", MFD_CLOEXEC);
+	char want[64];
+
+	log_set_sink(capture, NULL);
+	ck_assert_int_eq(vu_frontend_adopt(&f, fd, "fsd", 2000), 0);
+	ck_assert_str_eq(vu_frontend_name(&f), "fsd");
+	ck_assert_int_eq(vu_frontend_set_mem_table(&f, &r, &mfd, 1), -EIO);
+	ck_assert_str_eq(last_err, "vhost-user fsd: backend refused SET_MEM_TABLE");
+	stop_fake(&f);
+	close(mfd);
+	/* Not a socket: refused, said so by fd number, left open. */
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(vu_frontend_adopt(&f, p[1], NULL, 2000), -ENOTSOCK);
+	snprintf(want, sizeof(want), "vhost-user fd %d: not a socket", p[1]);
+	ck_assert_str_eq(last_err, want);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	log_set_sink(NULL, NULL);
 }
 END_TEST
 
@@ -455,6 +529,8 @@ static Suite *frontend_suite(void)
 	tcase_add_test(tc, bad_reply_flags_mark_broken);
 	tcase_add_test(tc, without_protocol_features);
 	tcase_add_test(tc, no_backend);
+	tcase_add_test(tc, adopt_negotiation);
+	tcase_add_test(tc, adopt_logs_by_name);
 	tcase_add_test(tc, mem_reg_while_a_request_waits);
 	tcase_add_test(tc, mem_reg_full_socket);
 	tcase_add_test(tc, mem_reg_not_negotiated);

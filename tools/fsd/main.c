@@ -5,7 +5,9 @@
  */
 #include <cap-ng.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +20,19 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "vhost/backend.h"
+#include "vhost/sock.h"
 
 #define FSD_DEFAULT_DAX_WINDOW (1ULL << 30)
 #define FSD_MAX_DAX_WINDOW (32ULL << 30) /* shmvm's largest window */
 
 static void usage(FILE *f)
 {
-	fputs("Usage: shmvm-fsd --socket PATH --shared-dir DIR [options]\n"
+	fputs("Usage: shmvm-fsd (--socket PATH | --socket-fd N) --shared-dir DIR [options]\n"
 	      "A vhost-user virtio-fs backend: a FUSE passthrough of DIR.\n"
 	      "\n"
-	      "  -s, --socket PATH       unix socket to listen on\n"
+	      "  -s, --socket PATH       unix socket to listen on, for one frontend after another\n"
+	      "  -f, --socket-fd N       serve the frontend already connected on inherited fd N\n"
+	      "                          (a unix stream socket); exit 0 when it closes it\n"
 	      "  -d, --shared-dir DIR    the directory the guest sees\n"
 	      "  -t, --tag TAG           the mount tag (default: shmvm), at most 36 bytes\n"
 	      "  -q, --queues N          request queues, 1..16 (default 1)\n"
@@ -54,6 +59,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "socket-fd", required_argument, NULL, 'f' },
 		{ "shared-dir", required_argument, NULL, 'd' },
 		{ "tag", required_argument, NULL, 't' },
 		{ "queues", required_argument, NULL, 'q' },
@@ -64,6 +70,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL, *dir = NULL, *tag = "shmvm";
+	char fd_name[32];
+	int sock_fd = -1;
 	struct fsd_opts fo = { 0 };
 	static struct fsd_device dev;
 	struct vu_backend_ops ops;
@@ -75,10 +83,19 @@ int main(int argc, char **argv)
 
 	log_set_prefix("shmvm-fsd");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:d:t:q:w:rvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:f:d:t:q:w:rvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock = optarg;
+			break;
+		case 'f':
+			if (parse_u64(optarg, 0, INT_MAX, &v)) {
+				fprintf(stderr,
+					"shmvm-fsd: --socket-fd: '%s' is not a file descriptor number\n",
+					optarg);
+				return 1;
+			}
+			sock_fd = (int)v;
 			break;
 		case 'd':
 			dir = optarg;
@@ -121,9 +138,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind < argc || !sock || !dir) {
-		fprintf(stderr, "shmvm-fsd: %s (see --help)\n",
-			optind < argc ? "unexpected argument" : "--socket and --shared-dir are required");
+	if (optind < argc || !dir || !sock == (sock_fd < 0)) {
+		const char *why = "--socket (or --socket-fd) and --shared-dir are required";
+
+		if (optind < argc)
+			why = "unexpected argument";
+		else if (sock && sock_fd >= 0)
+			why = "--socket and --socket-fd exclude each other";
+		fprintf(stderr, "shmvm-fsd: %s (see --help)\n", why);
 		return 1;
 	}
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -142,10 +164,24 @@ int main(int argc, char **argv)
 	}
 	fsd_device_init(&dev, fs, &b, tag, (unsigned int)nreq, dax_window, &ops);
 	signal(SIGPIPE, SIG_IGN);
-	rc = vu_backend_listen(&b, sock, &ops, &dev);
+	if (sock) {
+		rc = vu_backend_listen(&b, sock, &ops, &dev);
+		if (rc)
+			fprintf(stderr, "shmvm-fsd: --socket %s: %s\n", sock,
+				rc == -EADDRINUSE ? "another server is listening there" : strerror(-rc));
+	} else {
+		rc = vu_backend_adopt(&b, sock_fd, &ops, &dev);
+		if (rc)
+			fprintf(stderr, "shmvm-fsd: --socket-fd %d: %s\n", sock_fd,
+				vu_sock_strerror(rc));
+		/* Ours now: not to be inherited by anything we might run. */
+		if (!rc && fcntl(sock_fd, F_SETFD, FD_CLOEXEC) < 0)
+			log_warn("--socket-fd %d: cannot set close-on-exec: %s", sock_fd,
+				 strerror(errno));
+		snprintf(fd_name, sizeof(fd_name), "fd %d", sock_fd);
+		sock = fd_name;
+	}
 	if (rc) {
-		fprintf(stderr, "shmvm-fsd: --socket %s: %s\n", sock,
-			rc == -EADDRINUSE ? "another server is listening there" : strerror(-rc));
 		fsd_destroy(fs);
 		return 1;
 	}
