@@ -126,7 +126,12 @@ static const char *take_name(const uint8_t **p, size_t *left)
 	return s;
 }
 
-static void fill_attr(struct fuse_attr *a, const struct stat *st)
+/*
+ * With DAX, Linux writes a mapped file back only when its block size is the
+ * page size (fs/dax.c warns and fails with EIO otherwise, so every close()
+ * of such a file fails); hosts report other sizes (9p: its msize).
+ */
+static void fill_attr(const struct fsd *fs, struct fuse_attr *a, const struct stat *st)
 {
 	*a = (struct fuse_attr){
 		.ino = st->st_ino,
@@ -143,7 +148,7 @@ static void fill_attr(struct fuse_attr *a, const struct stat *st)
 		.uid = st->st_uid,
 		.gid = st->st_gid,
 		.rdev = (uint32_t)st->st_rdev,
-		.blksize = (uint32_t)st->st_blksize,
+		.blksize = fs->has_dax ? (uint32_t)sysconf(_SC_PAGESIZE) : (uint32_t)st->st_blksize,
 	};
 }
 
@@ -179,7 +184,7 @@ static int do_lookup(struct fsd *fs, struct inode *parent, const char *name, str
 	e->nodeid = inode_id(&fs->nodes, in);
 	e->generation = in->gen;
 	e->entry_valid = e->attr_valid = 1;
-	fill_attr(&e->attr, &st);
+	fill_attr(fs, &e->attr, &st);
 	return 0;
 }
 
@@ -275,7 +280,7 @@ static int op_lookup(struct fsd *fs, struct inode *node, struct req *r)
 	return rc ? rc : put(r, &e, sizeof(e));
 }
 
-static int op_getattr(struct inode *node, struct req *r)
+static int op_getattr(struct fsd *fs, struct inode *node, struct req *r)
 {
 	struct fuse_attr_out o = { .attr_valid = 1 };
 	struct stat st;
@@ -283,7 +288,7 @@ static int op_getattr(struct inode *node, struct req *r)
 
 	if (rc)
 		return rc;
-	fill_attr(&o.attr, &st);
+	fill_attr(fs, &o.attr, &st);
 	return put(r, &o, sizeof(o));
 }
 
@@ -330,7 +335,7 @@ static int op_setattr(struct fsd *fs, struct inode *node, struct req *r)
 		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
 			return -errno;
 	}
-	return op_getattr(node, r);
+	return op_getattr(fs, node, r);
 }
 
 /*
@@ -812,7 +817,7 @@ static int dispatch(struct fsd *fs, struct req *r)
 	case FUSE_LOOKUP:
 		return op_lookup(fs, node, r);
 	case FUSE_GETATTR:
-		return op_getattr(node, r);
+		return op_getattr(fs, node, r);
 	case FUSE_SETATTR:
 		return op_setattr(fs, node, r);
 	case FUSE_OPEN:
