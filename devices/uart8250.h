@@ -20,6 +20,8 @@
 
 #define UART_COM1_BASE 0x3f8
 #define UART_COM1_IRQ 4
+#define UART_COM2_BASE 0x2f8
+#define UART_COM2_IRQ 3
 #define UART_NR_PORTS 8
 #define UART_RX_FIFO 64
 

@@ -251,11 +251,8 @@ void options_free(struct vm_options *o)
 	}
 }
 
-int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *err)
+void options_init(struct vm_options *o)
 {
-	uint64_t v;
-	int c;
-
 	*o = (struct vm_options){
 		.cmdline = OPT_DEFAULT_CMDLINE,
 		.memory = OPT_DEFAULT_MEMORY,
@@ -263,6 +260,16 @@ int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *
 		.serial = SERIAL_STDIO,
 		.kvm_path = "/dev/kvm",
 	};
+	for (unsigned int i = 0; i < OPT_MAX_DEVICES; i++)
+		o->device_fd[i] = -1;
+}
+
+int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *err)
+{
+	uint64_t v;
+	int c;
+
+	options_init(o);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:i:c:m:p:s:vhV", long_opts, NULL)) != -1) {

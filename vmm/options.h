@@ -51,8 +51,20 @@ struct vm_options {
 	unsigned int nr_devices;
 	struct opt_device devices[OPT_MAX_DEVICES];
 	char *device_args[OPT_MAX_DEVICES]; /* writable copies the parser cut up */
+
+	/*
+	 * Not from the command line: set by `shmvm run`. Receivers of what the
+	 * guest writes to COM1 (instead of --serial) and COM2 (dropped when
+	 * NULL), called on the writing vCPU's thread.
+	 */
+	void (*serial_sink[2])(void *opaque, const uint8_t *buf, size_t len);
+	void *serial_sink_opaque;
+	/* Devices served over an already-connected socket (-1: none, use devices[i].socket). */
+	int device_fd[OPT_MAX_DEVICES];
 };
 
+/* The defaults, no devices. */
+void options_init(struct vm_options *o);
 /* Free what options_parse() allocated. */
 void options_free(struct vm_options *o);
 

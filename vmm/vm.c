@@ -107,10 +107,30 @@ static int vm_check_memory(const struct vm_options *o)
 	return 0;
 }
 
+static void serial_drop(void *opaque, const uint8_t *buf, size_t len)
+{
+	(void)opaque;
+	(void)buf;
+	(void)len;
+}
+
 static int vm_setup_serial(struct vm *vm)
 {
 	const struct vm_options *o = vm->opts;
 	struct irq_line irq = { .set = kvm_irq_line_set, .opaque = vm, .gsi = UART_COM1_IRQ };
+	struct irq_line irq2 = { .set = kvm_irq_line_set, .opaque = vm, .gsi = UART_COM2_IRQ };
+	int rc;
+
+	uart8250_init(&vm->uart2, &irq2, o->serial_sink[1] ? o->serial_sink[1] : serial_drop,
+		      o->serial_sink_opaque);
+	rc = bus_register(&vm->pio, UART_COM2_BASE, UART_NR_PORTS, &uart8250_bus_ops, &vm->uart2);
+	if (rc)
+		return rc;
+	if (o->serial_sink[0]) {
+		uart8250_init(&vm->uart, &irq, o->serial_sink[0], o->serial_sink_opaque);
+		return bus_register(&vm->pio, UART_COM1_BASE, UART_NR_PORTS, &uart8250_bus_ops,
+				    &vm->uart);
+	}
 
 	switch (o->serial) {
 	case SERIAL_STDIO:
@@ -250,6 +270,13 @@ static int vm_setup_devices(struct vm *vm)
 			memcpy(fs_config + 36, &nreq, 4);
 			cfg.local_config = fs_config;
 		}
+		if (o->device_fd[i] >= 0) {
+			/* The device owns what it is given; the caller keeps its own copy. */
+			cfg.has_socket_fd = true;
+			cfg.socket_fd = fcntl(o->device_fd[i], F_DUPFD_CLOEXEC, 3);
+			if (cfg.socket_fd < 0)
+				return -errno;
+		}
 		memcpy(cfg.shm_id, od->shm_id, sizeof(cfg.shm_id));
 		memcpy(cfg.shm_size, od->shm_size, sizeof(cfg.shm_size));
 		rc = vhost_user_dev_create(&vm->devices[i], &cfg, &vm->mem, &hv);
@@ -261,7 +288,7 @@ static int vm_setup_devices(struct vm *vm)
 		if (rc)
 			return rc;
 		vm->devices[i].pci_slot = slot;
-		log_info("%s on %s at 00:%02x.0", vm->devices[i].name, od->socket, slot);
+		log_info("%s on %s at 00:%02x.0", vm->devices[i].name, vm->devices[i].cfg.socket, slot);
 		if (vm->devices[i].has_shm)
 			log_info("%s: shared memory: %llu MiB window at %#llx (%s strategy)",
 				 vm->devices[i].name, (unsigned long long)(vm->devices[i].shm.size / MiB),
@@ -397,6 +424,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->serial_file >= 0)
 		close(vm->serial_file);
 	uart8250_destroy(&vm->uart);
+	uart8250_destroy(&vm->uart2);
 	i8042_destroy(&vm->i8042);
 	rtc_destroy(&vm->rtc);
 	memslot_table_destroy(&vm->slots);

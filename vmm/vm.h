@@ -27,6 +27,7 @@ enum vm_exit {
 	VM_EXIT_RESET = 0,    /* the guest rebooted (reboot -f with reboot=k) */
 	VM_EXIT_ERROR = 1,    /* shmvm could not run the guest */
 	VM_EXIT_CRASH = 2,    /* triple fault, KVM internal error or failed entry */
+	VM_EXIT_TIMEOUT = 124, /* the time given to the session ran out (as timeout(1)) */
 	VM_EXIT_SIGNAL = 128, /* + signal number: stopped by SIGINT/SIGTERM/SIGHUP */
 };
 
@@ -51,7 +52,8 @@ struct vm {
 	struct bus pio, mmio;
 	struct kvm_cpuid2 *cpuid; /* what KVM supports; per-vCPU tables derive from it */
 
-	struct uart8250 uart;
+	struct uart8250 uart;  /* COM1: the console */
+	struct uart8250 uart2; /* COM2: `shmvm run`'s channel, otherwise output dropped */
 	int serial_fd;   /* where the UART's output goes, -1 for none */
 	int serial_file; /* --serial file:PATH, owned */
 	struct i8042 i8042;

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Running a built VM until it stops: the main loop, the console, the control socket. */
+#ifndef SHMVM_VMM_SESSION_H
+#define SHMVM_VMM_SESSION_H
+
+#include "vmm/options.h"
+#include "vmm/vm.h"
+
+/*
+ * Block SIGINT, SIGTERM, SIGHUP and the vCPU kick signal in this thread and
+ * every thread it starts; ignore SIGPIPE. Returns a signalfd of the first
+ * three, or -errno (logged). Call before starting any thread.
+ */
+int session_block_signals(void);
+
+/*
+ * Start @vm (built by vm_create()) and serve it until it stops: console on
+ * stdio per @o, backends' hang-ups, mapped-file repairs, the control
+ * socket, the signals of @sigfd. With @timeout_s, stop with VM_EXIT_TIMEOUT
+ * after that many seconds. Returns 0 once the VM stopped (vm->exit_status
+ * says why) or -errno if it could not be served.
+ */
+int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned int timeout_s) __must_check;
+
+#endif
