@@ -410,7 +410,7 @@ static int build_initramfs(struct run *r, const char *kernel, const char *cwd)
 		rc = cpio_add(&c, "init", S_IFREG | 0755, run_init_start,
 			      (size_t)(run_init_end - run_init_start));
 	if (!rc)
-		rc = cpio_add(&c, RUN_SPEC_PATH + 1, S_IFREG | 0644, spec, spec_len);
+		rc = cpio_add(&c, &RUN_SPEC_PATH[1], S_IFREG | 0644, spec, spec_len);
 	if (!rc)
 		rc = cpio_add(&c, "dev", S_IFDIR | 0755, NULL, 0);
 	if (!rc)
@@ -418,12 +418,12 @@ static int build_initramfs(struct run *r, const char *kernel, const char *cwd)
 	if (!rc)
 		rc = cpio_add(&c, "lib", S_IFDIR | 0755, NULL, 0);
 	if (!rc)
-		rc = cpio_add(&c, RUN_MODULE_DIR + 1, S_IFDIR | 0755, NULL, 0);
+		rc = cpio_add(&c, &RUN_MODULE_DIR[1], S_IFDIR | 0755, NULL, 0);
 	for (unsigned int i = 0; !rc && i < mods.n; i++) {
 		const char *base = strrchr(mods.path[i], '/');
 		char name[PATH_MAX], path[PATH_MAX];
 
-		if (snprintf(name, sizeof(name), "%s/%s", RUN_MODULE_DIR + 1,
+		if (snprintf(name, sizeof(name), "%s/%s", &RUN_MODULE_DIR[1],
 			     base ? base + 1 : mods.path[i]) >= (int)sizeof(name) ||
 		    snprintf(path, sizeof(path), "%s/%s", dir, mods.path[i]) >= (int)sizeof(path))
 			rc = -ENAMETOOLONG;
