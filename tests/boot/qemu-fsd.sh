@@ -26,7 +26,7 @@ i=0
 while ! [ -S "$tmp/sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 fs_edit_when_asked "$tmp/out" "$tmp/share"
 accel=tcg
-[ -w /dev/kvm ] && "$(dirname "$0")/../../tools/with-kvm" --native-check 2>/dev/null && accel=kvm
+[ -w /dev/kvm ] && "$(dirname "$0")/../../tools/with-kvm" --native-check --linux 2>/dev/null && accel=kvm
 timeout 900 "$qemu" -accel $accel -m 512M -smp 1 -nodefaults -no-reboot -display none \
 	-object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem \
 	-chardev socket,id=fs0,path="$tmp/sock" -device vhost-user-fs-pci,chardev=fs0,tag=shmvm \

@@ -12,20 +12,28 @@
  * SHMEM_UNMAP of that free offset while nothing is mapped there, which the
  * frontend refuses at once (-ENOENT) without touching KVM or mmap: the
  * round trip of the channel itself. Every mapping made is unmapped before
- * exit.
+ * exit, and the socket file is removed on every way out (an error, the end,
+ * SIGINT, SIGTERM, SIGHUP).
+ *
+ * The window holds the largest live count and the timed mapping: by default
+ * the smallest power of two that does; a --window too small for them, or a
+ * need beyond SHM_WINDOW_MAX, is refused before anything starts.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mm/shm_window.h"
 #include "tools/bench/api_client.h"
 #include "util/compiler.h"
 #include "util/parse.h"
@@ -37,10 +45,10 @@
 
 struct bench {
 	const char *socket, *api;
-	uint64_t window, map_size, cycles;
+	uint64_t window, map_size, cycles; /* window 0: the smallest that fits */
 	uint64_t live[MAX_LIVE_COUNTS];
 	unsigned int nlive;
-	bool json, shutdown;
+	bool json, shutdown, print_window;
 	struct vu_backend be;
 	int fd;				     /* the memfd every mapping maps */
 	bool *mapped;			     /* by slot (window offset / map_size) */
@@ -51,21 +59,25 @@ struct bench {
 static const char usage[] =
     "usage: shmvm-bench --socket PATH [--window SIZE] [--map-size SIZE] [--live LIST]\n"
     "                   [--cycles N] [--api PATH] [--shutdown] [--json] [--help]\n"
+    "       shmvm-bench --print-window [--window SIZE] [--map-size SIZE] [--live LIST]\n"
     "\n"
     "A vhost-user backend that times SHMEM_MAP/SHMEM_UNMAP through the frontend's\n"
     "backend channel for each number of live mappings, against the round trip of a\n"
     "request the frontend refuses at once (SHMEM_UNMAP of nothing: the limit).\n"
     "\n"
     "  --socket PATH    listen here for the frontend (shmvm --device vhost-user,...)\n"
-    "  --window SIZE    shared-memory region 0 (default 1G)\n"
+    "  --window SIZE    shared-memory region 0, at most 32G; it must hold the largest\n"
+    "                   live count and the timed mapping (default: the smallest power\n"
+    "                   of two that does)\n"
     "  --map-size SIZE  bytes per mapping, a page multiple (default 2M)\n"
     "  --live LIST      live mappings beside the timed one, comma-separated\n"
-    "                   (default 0,16,256,4096; each capped at window/map-size - 1)\n"
+    "                   (default 0,16,256,4096)\n"
     "  --cycles N       timed map+unmap pairs per live count (default 1000)\n"
     "  --api PATH       shmvm's control socket: wait until the window is in the\n"
     "                   guest's address space before measuring\n"
     "  --shutdown       ask shmvm to stop through --api at the end\n"
-    "  --json           one JSON object per live count per line instead of a table\n";
+    "  --json           one JSON object per live count per line instead of a table\n"
+    "  --print-window   check the options, print the window size in bytes, exit\n";
 
 static void fail(const char *fmt, ...) __printf(1, 2);
 
@@ -114,15 +126,22 @@ static int parse_live(struct bench *b, const char *s)
 static int parse_args(struct bench *b, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"socket", required_argument, NULL, 's'},	{"window", required_argument, NULL, 'w'},
-	    {"map-size", required_argument, NULL, 'm'}, {"live", required_argument, NULL, 'l'},
-	    {"cycles", required_argument, NULL, 'c'},	{"api", required_argument, NULL, 'a'},
-	    {"shutdown", no_argument, NULL, 'S'},	{"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 's'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"map-size", required_argument, NULL, 'm'},
+	    {"live", required_argument, NULL, 'l'},
+	    {"cycles", required_argument, NULL, 'c'},
+	    {"api", required_argument, NULL, 'a'},
+	    {"shutdown", no_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"print-window", no_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
+	uint64_t max_live = 0, need;
 	int c;
 
-	b->window = GiB;
+	b->window = 0;
 	b->map_size = 2 * MiB;
 	b->cycles = 1000;
 	if (parse_live(b, "0,16,256,4096"))
@@ -135,16 +154,17 @@ static int parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 'w':
 			if (parse_size(optarg, &b->window) || !b->window || b->window % PAGE ||
-			    b->window > 32 * GiB) {
-				fail("--window '%s': want a non-zero page multiple up to 32G",
-				     optarg);
+			    b->window > SHM_WINDOW_MAX) {
+				fail("--window '%s': want a non-zero page multiple up to %lluG",
+				     optarg, (unsigned long long)(SHM_WINDOW_MAX / GiB));
 				return -EINVAL;
 			}
 			break;
 		case 'm':
 			if (parse_size(optarg, &b->map_size) || !b->map_size ||
-			    b->map_size % PAGE) {
-				fail("--map-size '%s': want a non-zero multiple of 4K", optarg);
+			    b->map_size % PAGE || b->map_size > SHM_WINDOW_MAX) {
+				fail("--map-size '%s': want a non-zero multiple of 4K up to %lluG",
+				     optarg, (unsigned long long)(SHM_WINDOW_MAX / GiB));
 				return -EINVAL;
 			}
 			break;
@@ -171,6 +191,9 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		case 'j':
 			b->json = true;
 			break;
+		case 'P':
+			b->print_window = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
@@ -184,7 +207,7 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		fail("unexpected argument '%s'", argv[optind]);
 		return -EINVAL;
 	}
-	if (!b->socket) {
+	if (!b->socket && !b->print_window) {
 		fail("--socket PATH is required");
 		return -EINVAL;
 	}
@@ -192,15 +215,34 @@ static int parse_args(struct bench *b, int argc, char **argv)
 		fail("--shutdown needs --api PATH");
 		return -EINVAL;
 	}
-	if (b->map_size > b->window / 2) {
-		fail("--map-size %llu: at most half of --window (%llu), to leave room for the "
-		     "timed mapping",
-		     (unsigned long long)b->map_size, (unsigned long long)b->window);
+	/* The largest live count and the timed mapping beside it, at distinct offsets. */
+	for (unsigned int i = 0; i < b->nlive; i++)
+		max_live = MAX(max_live, b->live[i]);
+	if (max_live + 1 > SHM_WINDOW_MAX / b->map_size) {
+		fail("--live %llu with --map-size %llu KiB needs a window of %llu MiB (the live "
+		     "mappings and the timed one); a shared-memory window is at most %llu GiB: "
+		     "lower --live or --map-size",
+		     (unsigned long long)max_live, (unsigned long long)(b->map_size / KiB),
+		     (unsigned long long)((max_live + 1) * (b->map_size / KiB) / KiB),
+		     (unsigned long long)(SHM_WINDOW_MAX / GiB));
+		return -EINVAL;
+	}
+	need = (max_live + 1) * b->map_size;
+	if (!b->window) {
+		for (b->window = PAGE; b->window < need;)
+			b->window *= 2;
+	} else if (b->window < need) {
+		fail("--window %llu MiB holds %llu mappings of %llu KiB, but --live %llu needs "
+		     "%llu (the live ones and the timed one): give --window %lluM or more, or "
+		     "leave it out",
+		     (unsigned long long)(b->window / MiB),
+		     (unsigned long long)(b->window / b->map_size),
+		     (unsigned long long)(b->map_size / KiB), (unsigned long long)max_live,
+		     (unsigned long long)(max_live + 1),
+		     (unsigned long long)((need + MiB - 1) / MiB));
 		return -EINVAL;
 	}
 	b->nslots = b->window / b->map_size;
-	for (unsigned int i = 0; i < b->nlive; i++)
-		b->live[i] = MIN(b->live[i], b->nslots - 1);
 	return 0;
 }
 
@@ -409,14 +451,15 @@ static int run_live(struct bench *b, uint64_t live)
 	map50 = pct_us(b->t_map, n, 50);
 	lim50 = pct_us(b->t_limit, n, 50);
 	if (b->json)
-		printf("{\"live\":%llu,\"cycles\":%llu,\"map_size\":%llu,"
+		printf("{\"live\":%llu,\"cycles\":%llu,\"map_size\":%llu,\"window\":%llu,"
 		       "\"map_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"max\":%.1f},"
 		       "\"unmap_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f},"
 		       "\"limit_us\":{\"p50\":%.1f},\"map_limit_ratio\":%.2f}\n",
 		       (unsigned long long)live, (unsigned long long)n,
-		       (unsigned long long)b->map_size, map50, pct_us(b->t_map, n, 90),
-		       pct_us(b->t_map, n, 99), pct_us(b->t_map, n, 100), pct_us(b->t_unmap, n, 50),
-		       pct_us(b->t_unmap, n, 90), pct_us(b->t_unmap, n, 99), lim50, map50 / lim50);
+		       (unsigned long long)b->map_size, (unsigned long long)b->window, map50,
+		       pct_us(b->t_map, n, 90), pct_us(b->t_map, n, 99), pct_us(b->t_map, n, 100),
+		       pct_us(b->t_unmap, n, 50), pct_us(b->t_unmap, n, 90),
+		       pct_us(b->t_unmap, n, 99), lim50, map50 / lim50);
 	else
 		printf("%6llu %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %8.2fx\n",
 		       (unsigned long long)live, map50, pct_us(b->t_map, n, 90),
@@ -466,6 +509,69 @@ static int bench_run(struct bench *b)
 	return rc;
 }
 
+/* ---- the socket file ---- */
+
+/*
+ * The listening socket's path and identity, so that it is removed on every
+ * way out: exit() (atexit) and a fatal signal, whose handler may only make
+ * async-signal-safe calls (stat, unlink, raise). A file at that path that is
+ * no longer our socket (replaced meanwhile) stays. Set once, by listen_socket().
+ */
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static dev_t sock_dev;
+static ino_t sock_ino;
+static const char *volatile sock_path;
+
+static void remove_socket(void)
+{
+	const char *path = sock_path;
+	struct stat st;
+
+	if (path && !stat(path, &st) && st.st_dev == sock_dev && st.st_ino == sock_ino)
+		unlink(path);
+}
+
+/* SA_RESETHAND: raise() then ends the process as the signal would have (status 128+N). */
+static void on_fatal_signal(int sig)
+{
+	int saved = errno;
+
+	remove_socket();
+	raise(sig);
+	errno = saved;
+}
+
+/* Listen on --socket, the socket file removed on every way out. 0 or -errno. */
+static int listen_socket(struct bench *b)
+{
+	struct sigaction sa = {.sa_handler = on_fatal_signal, .sa_flags = SA_RESETHAND};
+	sigset_t fatal, old;
+	struct stat st;
+	int rc;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&fatal);
+	for (size_t i = 0; i < ARRAY_SIZE(fatal_signals); i++) {
+		sigaddset(&fatal, fatal_signals[i]);
+		if (sigaction(fatal_signals[i], &sa, NULL))
+			return -errno;
+	}
+	if (atexit(remove_socket))
+		return -ENOMEM;
+	/* No signal between the socket's creation and our record of it. */
+	pthread_sigmask(SIG_BLOCK, &fatal, &old);
+	rc = vu_backend_listen(&b->be, b->socket, &bench_ops, b);
+	if (!rc && stat(b->socket, &st))
+		rc = -errno;
+	if (!rc) {
+		sock_dev = st.st_dev;
+		sock_ino = st.st_ino;
+		sock_path = b->socket;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void *bench_thread(void *opaque)
 {
 	struct bench *b = opaque;
@@ -482,6 +588,10 @@ int main(int argc, char **argv)
 	rc = parse_args(&b, argc, argv);
 	if (rc)
 		return rc > 0 ? 0 : 2;
+	if (b.print_window) {
+		printf("%llu\n", (unsigned long long)b.window);
+		return 0;
+	}
 	b.mapped = calloc(b.nslots, sizeof(*b.mapped));
 	b.t_map = calloc(b.cycles, sizeof(uint64_t));
 	b.t_unmap = calloc(b.cycles, sizeof(uint64_t));
@@ -495,7 +605,7 @@ int main(int argc, char **argv)
 		fail("memfd of %llu bytes: %s", (unsigned long long)b.map_size, strerror(errno));
 		return 1;
 	}
-	rc = vu_backend_listen(&b.be, b.socket, &bench_ops, &b);
+	rc = listen_socket(&b);
 	if (rc) {
 		fail("--socket %s: listen: %s", b.socket, strerror(-rc));
 		return 1;

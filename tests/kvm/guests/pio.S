@@ -20,7 +20,7 @@ _start:
 	in al, dx
 	cmp al, 0x3c
 	jne fail
-	mov dx, 0x2f8		/* COM2: nothing there */
+	mov dx, 0x3e8		/* COM3: nothing there (COM2 is shmvm run's channel) */
 	in al, dx
 	cmp al, 0xff
 	jne fail
