@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* shmvm-fsd's FUSE handler on a real temporary directory, fed raw FUSE requests. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tools/fsd/fuse_server.h"
@@ -19,6 +26,7 @@ static char dir[64];
 static struct fsd *fs;
 static uint8_t outbuf[1 << 21];
 static uint64_t unique;
+static char token[64]; /* the escape tests' secret outside the share: in no reply, ever */
 
 /* Send opcode @op on @nodeid with @arg (split in odd pieces); returns the reply header. */
 static struct fuse_out_header req(uint32_t op, uint64_t nodeid, const void *arg, size_t len)
@@ -41,6 +49,8 @@ static struct fuse_out_header req(uint32_t op, uint64_t nodeid, const void *arg,
 	ov[1] = (struct iovec){ outbuf + 5, sizeof(outbuf) - 5 };
 	memset(outbuf, 0, 4096);
 	n = fsd_handle(fs, iv, 3, ov, 2);
+	ck_assert_msg(!token[0] || !memmem(outbuf, n, token, strlen(token)),
+		      "the reply to opcode %u carries data from outside the share", op);
 	if (n >= sizeof(oh)) {
 		memcpy(&oh, outbuf, sizeof(oh));
 		ck_assert_uint_eq(oh.len, n);
@@ -287,9 +297,14 @@ START_TEST(read_only_mode)
 	uint64_t n = lookup(FUSE_ROOT_ID, "hello.txt", &err);
 	struct fuse_open_in oi = { .flags = O_RDWR };
 	ck_assert_int_eq(req(FUSE_OPEN, n, &oi, sizeof(oi)).error, -EROFS);
+	/* Read-only but truncating: Linux truncates on O_RDONLY | O_TRUNC when it may write. */
+	oi.flags = O_RDONLY | O_TRUNC;
+	ck_assert_int_eq(req(FUSE_OPEN, n, &oi, sizeof(oi)).error, -EROFS);
 	char p[128];
+	struct stat st;
 	snprintf(p, sizeof(p), "%s/hello.txt", dir);
-	ck_assert_int_eq(access(p, F_OK), 0);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_size, 13);
 }
 END_TEST
 
@@ -671,6 +686,1036 @@ START_TEST(dax_off_without_window)
 }
 END_TEST
 
+/* ---- confinement: a hostile guest kernel tries to leave the shared directory ---- */
+
+/*
+ * TOP/share is the shared directory; beside it, the sentinel: TOP/secret.txt
+ * and TOP/outside/ hold the token no reply may carry (req() checks every
+ * reply), and a snapshot of everything under TOP but the share (names,
+ * types, modes, owners, sizes, m/ctimes, link targets, contents) must be the
+ * same after each test. Inside the share, symlinks point out every way.
+ */
+static char top[48], outside[64];
+static char *sentinel;
+static size_t sentinel_len;
+static uint64_t link_src; /* what named() links */
+
+static void write_file(const char *path, const char *s)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(s, f);
+	fclose(f);
+}
+
+/* "@base/@name", in one of four static buffers (so that one call may use several). */
+static const char *AT(const char *base, const char *name)
+{
+	static char bufs[4][256];
+	static unsigned int next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", base, name);
+	return b;
+}
+
+static void snap_dir(FILE *m, const char *path, const char *skip)
+{
+	struct dirent **ents;
+	int n = scandir(path, &ents, NULL, alphasort);
+
+	ck_assert_int_ge(n, 0);
+	for (int i = 0; i < n; i++) {
+		char p[512], t[512];
+		struct stat st;
+		const char *name = ents[i]->d_name;
+
+		snprintf(p, sizeof(p), "%s/%s", path, name);
+		if (strcmp(name, ".") && strcmp(name, "..") && skip && !strcmp(p, skip)) {
+			fprintf(m, "%s (the share)\n", p);
+		} else if (strcmp(name, ".") && strcmp(name, "..")) {
+			ck_assert_int_eq(lstat(p, &st), 0);
+			fprintf(m,
+				"%s ino=%lu mode=%o uid=%u gid=%u nlink=%lu size=%lld "
+				"mtime=%lld.%09ld ctime=%lld.%09ld\n",
+				p, (unsigned long)st.st_ino, st.st_mode, st.st_uid, st.st_gid,
+				(unsigned long)st.st_nlink, (long long)st.st_size,
+				(long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+				(long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+			if (S_ISLNK(st.st_mode)) {
+				ssize_t k = readlink(p, t, sizeof(t) - 1);
+
+				ck_assert_int_ge(k, 0);
+				fprintf(m, "  -> %.*s\n", (int)k, t);
+			} else if (S_ISREG(st.st_mode)) {
+				FILE *f = fopen(p, "r");
+				size_t k;
+
+				ck_assert_ptr_nonnull(f);
+				while ((k = fread(t, 1, sizeof(t), f)) > 0)
+					fwrite(t, 1, k, m);
+				fclose(f);
+			} else if (S_ISDIR(st.st_mode)) {
+				snap_dir(m, p, skip);
+			}
+		}
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* Everything under @path but @skip (and atimes), as text. */
+static char *snapshot(const char *path, const char *skip, size_t *len)
+{
+	char *buf = NULL;
+	FILE *m = open_memstream(&buf, len);
+	struct stat st;
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	fprintf(m, "%s mode=%o mtime=%lld.%09ld ctime=%lld.%09ld\n", path, st.st_mode,
+		(long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (long long)st.st_ctim.tv_sec,
+		st.st_ctim.tv_nsec);
+	snap_dir(m, path, skip);
+	fclose(m);
+	return buf;
+}
+
+static bool sentinel_same(char **now)
+{
+	size_t len;
+
+	*now = snapshot(top, dir, &len);
+	return len == sentinel_len && !memcmp(*now, sentinel, len);
+}
+
+/* Nothing outside the share changed, not even a timestamp. */
+static void sentinel_unchanged(void)
+{
+	char *now;
+	bool same = sentinel_same(&now);
+
+	ck_assert_msg(same, "outside the share changed:\n--- before\n%s--- after\n%s", sentinel,
+		      now);
+	free(now);
+}
+
+static void setup_escape(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(top, sizeof(top), "/tmp/shmvm-fsd-esc.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(top));
+	snprintf(dir, sizeof(dir), "%s/share", top);
+	snprintf(outside, sizeof(outside), "%s/outside", top);
+	snprintf(token, sizeof(token), "SHMVM-SECRET-%d-%ld", getpid(), ts.tv_nsec);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	ck_assert_int_eq(mkdir(outside, 0755), 0);
+	write_file(AT(top, "secret.txt"), token);
+	write_file(AT(outside, "secret.txt"), token);
+	ck_assert_int_eq(mkdir(AT(outside, "dir"), 0755), 0);
+	write_file(AT(outside, "dir/deep.txt"), token);
+	ck_assert_int_eq(symlink("secret.txt", AT(outside, "link")), 0);
+
+	write_file(AT(dir, "hello.txt"), "hello, guest\n");
+	ck_assert_int_eq(mkdir(AT(dir, "sub"), 0755), 0);
+	write_file(AT(dir, "sub/inner.txt"), "inner\n");
+	write_file(AT(dir, "sub/secret.txt"), "inside-sub\n");
+	ck_assert_int_eq(symlink(outside, AT(dir, "abs")), 0);
+	ck_assert_int_eq(symlink("../outside", AT(dir, "rel")), 0);
+	ck_assert_int_eq(symlink("..", AT(dir, "dotdot")), 0);
+	ck_assert_int_eq(symlink("../secret.txt", AT(dir, "parent")), 0);
+	char t[128];
+	snprintf(t, sizeof(t), "%s/secret.txt", outside);
+	ck_assert_int_eq(symlink(t, AT(dir, "file-abs")), 0);
+	ck_assert_int_eq(symlink("../outside/secret.txt", AT(dir, "file-rel")), 0);
+	snprintf(t, sizeof(t), "%s/new", outside);
+	ck_assert_int_eq(symlink(t, AT(dir, "dangling")), 0);
+
+	sentinel = snapshot(top, dir, &sentinel_len);
+	ck_assert_int_eq(fsd_create(&(struct fsd_opts){.shared_dir = dir}, &fs), 0);
+	init_fs();
+	int err;
+	link_src = lookup(FUSE_ROOT_ID, "hello.txt", &err);
+	ck_assert_int_eq(err, 0);
+}
+
+static void teardown_escape(void)
+{
+	char cmd[128], *now;
+	bool same;
+
+	fsd_destroy(fs);
+	fs = NULL;
+	same = sentinel_same(&now);
+	token[0] = 0;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(same, "outside the share changed:\n--- before\n%s--- after\n%s", sentinel,
+		      now);
+	free(now);
+	free(sentinel);
+}
+
+/* A request with arguments @head, then the raw bytes @a and @b (names with or without NULs). */
+static int req3(uint32_t op, uint64_t node, const void *head, size_t hlen, const void *a,
+		size_t alen, const void *b, size_t blen)
+{
+	static uint8_t buf[16384];
+
+	ck_assert_uint_le(hlen + alen + blen, sizeof(buf));
+	if (hlen)
+		memcpy(buf, head, hlen);
+	if (alen)
+		memcpy(buf + hlen, a, alen);
+	if (blen)
+		memcpy(buf + hlen + alen, b, blen);
+	return req(op, node, buf, hlen + alen + blen).error;
+}
+
+/* @op under @parent naming the raw @len bytes at @name, with ordinary arguments around them. */
+static int named(uint32_t op, uint64_t parent, const char *name, size_t len)
+{
+	union {
+		struct fuse_mkdir_in mkdir;
+		struct fuse_mknod_in mknod;
+		struct fuse_create_in create;
+		struct fuse_link_in link;
+		struct fuse_rename_in rename;
+		struct fuse_rename2_in rename2;
+	} in;
+
+	memset(&in, 0, sizeof(in));
+	switch (op) {
+	case FUSE_MKDIR:
+		in.mkdir.mode = 0755;
+		return req3(op, parent, &in, sizeof(in.mkdir), name, len, NULL, 0);
+	case FUSE_MKNOD:
+		in.mknod.mode = S_IFIFO | 0644;
+		return req3(op, parent, &in, sizeof(in.mknod), name, len, NULL, 0);
+	case FUSE_CREATE:
+		in.create =
+		    (struct fuse_create_in){.flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644};
+		return req3(op, parent, &in, sizeof(in.create), name, len, NULL, 0);
+	case FUSE_SYMLINK: /* the name, then the target */
+		return req3(op, parent, NULL, 0, name, len, "/etc/passwd", 12);
+	case FUSE_LINK:
+		in.link.oldnodeid = link_src;
+		return req3(op, parent, &in, sizeof(in.link), name, len, NULL, 0);
+	case FUSE_RENAME: /* the old name, then a new one */
+		in.rename.newdir = parent;
+		return req3(op, parent, &in, sizeof(in.rename), name, len, "renamed", 8);
+	case FUSE_RENAME2:
+		in.rename2.newdir = parent;
+		return req3(op, parent, &in, sizeof(in.rename2), name, len, "renamed", 8);
+	default: /* LOOKUP, UNLINK, RMDIR: the name alone */
+		return req3(op, parent, NULL, 0, name, len, NULL, 0);
+	}
+}
+
+static const uint32_t named_ops[] = {FUSE_LOOKUP, FUSE_MKDIR,  FUSE_MKNOD,   FUSE_SYMLINK,
+				     FUSE_LINK,	  FUSE_RENAME, FUSE_RENAME2, FUSE_CREATE,
+				     FUSE_UNLINK, FUSE_RMDIR};
+#define N_NAMED_OPS (sizeof(named_ops) / sizeof(named_ops[0]))
+
+static uint64_t must_lookup(uint64_t parent, const char *name)
+{
+	int err;
+	uint64_t n = lookup(parent, name, &err);
+
+	ck_assert_msg(err == 0, "lookup %s: %d", name, err);
+	return n;
+}
+
+static uint32_t reply_entry_mode(void)
+{
+	return ((struct fuse_entry_out *)payload())->attr.mode;
+}
+
+static uint64_t open_fh(uint32_t op, uint64_t node, uint32_t flags, int *err)
+{
+	struct fuse_open_in oi = {.flags = flags};
+	struct fuse_out_header oh = req(op, node, &oi, sizeof(oi));
+
+	*err = oh.error;
+	return oh.error ? 0 : ((struct fuse_open_out *)payload())->fh;
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = 0;
+	fclose(f);
+}
+
+START_TEST(bad_names_every_op)
+{
+	static char long256[257], long300[300], long4k[4097];
+	struct {
+		const char *s;
+		size_t len;
+	} bad[] = {
+	    {"..", 3},
+	    {".", 2},
+	    {"", 1},
+	    {"", 0},
+	    {"a/b", 4},
+	    {"/etc", 5},
+	    {"/", 2},
+	    {"../outside", 11},
+	    {"../secret.txt", 14},
+	    {"sub/../..", 10},
+	    {"abs/secret.txt", 15},
+	    {"..\0hello.txt", 13},
+	    {".\0sub", 6},
+	    {"hello.txt", 9} /* no NUL in the length */,
+	    {long256, 257},
+	    {long300, 300} /* no NUL */,
+	    {long4k, 4097},
+	};
+	size_t share_len, len;
+	char *share_before, *now;
+	uint64_t sub = must_lookup(FUSE_ROOT_ID, "sub");
+
+	memset(long256, 'a', 256);
+	memset(long300, 'b', 300);
+	memset(long4k, 'c', 4096);
+	share_before = snapshot(dir, NULL, &share_len);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		for (size_t o = 0; o < N_NAMED_OPS; o++) {
+			ck_assert_msg(named(named_ops[o], FUSE_ROOT_ID, bad[i].s, bad[i].len) < 0,
+				      "opcode %u took the name #%zu", named_ops[o], i);
+			ck_assert_msg(named(named_ops[o], sub, bad[i].s, bad[i].len) < 0,
+				      "opcode %u took the name #%zu under sub/", named_ops[o], i);
+		}
+		/* The new name of a rename, and a symlink's name with a fine target. */
+		struct fuse_rename_in rn = {.newdir = FUSE_ROOT_ID};
+		struct fuse_rename2_in rn2 = {.newdir = FUSE_ROOT_ID};
+		ck_assert_int_lt(req3(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt", 10,
+				      bad[i].s, bad[i].len),
+				 0);
+		ck_assert_int_lt(req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "hello.txt",
+				      10, bad[i].s, bad[i].len),
+				 0);
+		rn2.flags = RENAME_EXCHANGE;
+		ck_assert_int_lt(req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "sub", 4,
+				      bad[i].s, bad[i].len),
+				 0);
+	}
+	/* A symlink target is data: any text, but it must end inside the request. */
+	ck_assert_int_eq(req3(FUSE_SYMLINK, FUSE_ROOT_ID, NULL, 0, "t", 2, "/etc/passwd", 11),
+			 -EINVAL);
+	ck_assert_int_eq(req3(FUSE_SYMLINK, FUSE_ROOT_ID, NULL, 0, "t", 2, NULL, 0), -EINVAL);
+	now = snapshot(dir, NULL, &len);
+	ck_assert_msg(len == share_len && !memcmp(now, share_before, len),
+		      "the share changed:\n--- before\n%s--- after\n%s", share_before, now);
+	free(now);
+	free(share_before);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* A NUL inside the length ends the name: what follows is ignored, and stays inside. */
+START_TEST(names_with_nul_inside)
+{
+	struct stat st;
+	char t[64];
+
+	ck_assert_int_eq(named(FUSE_MKDIR, FUSE_ROOT_ID, "n1\0../../outside/pwn", 21), 0);
+	ck_assert_int_eq(named(FUSE_CREATE, FUSE_ROOT_ID, "n2\0/../../secret.txt", 21), 0);
+	ck_assert_int_eq(named(FUSE_MKNOD, FUSE_ROOT_ID, "n3\0../outside/fifo", 19), 0);
+	ck_assert_int_eq(named(FUSE_LINK, FUSE_ROOT_ID, "n4\0../secret.txt", 17), 0);
+	/* A symlink's second string is its target: stored as text. */
+	ck_assert_int_eq(
+	    req3(FUSE_SYMLINK, FUSE_ROOT_ID, NULL, 0, "n5", 3, "../secret.txt\0/etc", 19), 0);
+	ck_assert(lstat(AT(dir, "n1"), &st) == 0 && S_ISDIR(st.st_mode));
+	ck_assert(lstat(AT(dir, "n2"), &st) == 0 && S_ISREG(st.st_mode));
+	ck_assert(lstat(AT(dir, "n3"), &st) == 0 && S_ISFIFO(st.st_mode));
+	ck_assert(lstat(AT(dir, "n4"), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 2);
+	ck_assert_int_eq(readlink(AT(dir, "n5"), t, sizeof(t)), 13);
+	/* LOOKUP "sub\0/../.." is sub's node. */
+	uint64_t sub = must_lookup(FUSE_ROOT_ID, "sub");
+	ck_assert_int_eq(req3(FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "sub\0/../..", 11, NULL, 0), 0);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->nodeid, sub);
+	/* UNLINK and RMDIR remove only what the name before the NUL names. */
+	ck_assert_int_eq(named(FUSE_UNLINK, FUSE_ROOT_ID, "n2\0../secret.txt", 17), 0);
+	ck_assert_int_eq(named(FUSE_RMDIR, FUSE_ROOT_ID, "n1\0../outside/dir", 18), 0);
+	ck_assert_int_ne(lstat(AT(dir, "n2"), &st), 0);
+	ck_assert_int_ne(lstat(AT(dir, "n1"), &st), 0);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* Symlinks (out, or dangling), "..", a regular file: none is a directory to work in. */
+START_TEST(parent_not_a_directory)
+{
+	const char *parents[] = {"abs",	     "rel",	 "dotdot",   "parent",
+				 "file-abs", "file-rel", "dangling", "hello.txt"};
+
+	for (size_t p = 0; p < sizeof(parents) / sizeof(parents[0]); p++) {
+		uint64_t par = must_lookup(FUSE_ROOT_ID, parents[p]);
+		const char *names[] = {"secret.txt", "dir", "link", "pwn"};
+
+		for (size_t o = 0; o < N_NAMED_OPS; o++)
+			for (size_t n = 0; n < 4; n++)
+				ck_assert_msg(
+				    named(named_ops[o], par, names[n], strlen(names[n]) + 1) ==
+					-ENOTDIR,
+				    "opcode %u under %s/ gave %d", named_ops[o], parents[p],
+				    named(named_ops[o], par, names[n], strlen(names[n]) + 1));
+		/* Into it from a real directory: RENAME's newdir, LINK's new parent. */
+		struct fuse_rename_in rn = {.newdir = par};
+		struct fuse_rename2_in rn2 = {.newdir = par, .flags = RENAME_EXCHANGE};
+		ck_assert_int_eq(req3(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt", 10,
+				      "secret.txt", 11),
+				 -ENOTDIR);
+		ck_assert_int_eq(req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "hello.txt",
+				      10, "secret.txt", 11),
+				 -ENOTDIR);
+		rn2.flags = RENAME_NOREPLACE;
+		ck_assert_int_eq(
+		    req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "sub", 4, "pwn", 4),
+		    -ENOTDIR);
+		struct fuse_link_in ln = {.oldnodeid = link_src};
+		ck_assert_int_eq(req3(FUSE_LINK, par, &ln, sizeof(ln), "pwn", 4, NULL, 0),
+				 -ENOTDIR);
+		/* Nor can it be opened or listed as one. */
+		int err;
+		open_fh(FUSE_OPENDIR, par, O_RDONLY, &err);
+		ck_assert_int_eq(err, -ENOTDIR);
+	}
+	sentinel_unchanged();
+}
+END_TEST
+
+/* A name that is a symlink out: replaced or removed as a link, never written through. */
+START_TEST(symlink_names_not_followed)
+{
+	struct {
+		struct fuse_create_in in;
+		char name[16];
+	} cr = {{.flags = O_WRONLY | O_TRUNC, .mode = S_IFREG | 0644}, "file-abs"};
+	struct stat st;
+	char t[128];
+
+	/* CREATE over a symlink to a file outside, or a dangling one: no file made or truncated. */
+	ck_assert_int_eq(req(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr.in) + 9).error, -ELOOP);
+	strcpy(cr.name, "dangling");
+	ck_assert_int_eq(req(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr.in) + 9).error, -ELOOP);
+	cr.in.flags |= O_EXCL;
+	ck_assert_int_eq(req(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr.in) + 9).error, -EEXIST);
+	for (size_t o = 0; o < N_NAMED_OPS; o++) /* MKDIR, MKNOD, SYMLINK, LINK onto it: EEXIST */
+		if (named_ops[o] == FUSE_MKDIR || named_ops[o] == FUSE_MKNOD ||
+		    named_ops[o] == FUSE_SYMLINK || named_ops[o] == FUSE_LINK)
+			ck_assert_int_eq(named(named_ops[o], FUSE_ROOT_ID, "dangling", 9), -EEXIST);
+	ck_assert_int_eq(lstat(AT(outside, "new"), &st), -1);
+	/* RMDIR of a symlink to a directory: not a directory. */
+	ck_assert_int_eq(named(FUSE_RMDIR, FUSE_ROOT_ID, "abs", 4), -ENOTDIR);
+	/* RENAME over a symlink replaces the link; RENAME_EXCHANGE swaps two names here. */
+	struct fuse_rename_in rn = {.newdir = FUSE_ROOT_ID};
+	ck_assert_int_eq(
+	    req3(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt", 10, "file-abs", 9), 0);
+	ck_assert(lstat(AT(dir, "file-abs"), &st) == 0 && S_ISREG(st.st_mode));
+	ck_assert_int_eq(req3(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "sub", 4, "abs", 4),
+			 -ENOTDIR);
+	struct fuse_rename2_in rn2 = {.newdir = FUSE_ROOT_ID, .flags = RENAME_EXCHANGE};
+	ck_assert_int_eq(req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "sub", 4, "rel", 4),
+			 0);
+	ck_assert_int_eq(readlink(AT(dir, "sub"), t, sizeof(t)), 10);
+	ck_assert(lstat(AT(dir, "rel/inner.txt"), &st) == 0 && S_ISREG(st.st_mode));
+	rn2.flags = RENAME_WHITEOUT;
+	ck_assert_int_eq(req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "rel", 4, "white", 6),
+			 -EINVAL);
+	/* LINK of a symlink node: another name for the link, not for its target. */
+	struct fuse_link_in ln = {.oldnodeid = must_lookup(FUSE_ROOT_ID, "abs")};
+	ck_assert_int_eq(req3(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln), "abs2", 5, NULL, 0), 0);
+	ck_assert(lstat(AT(dir, "abs2"), &st) == 0 && S_ISLNK(st.st_mode));
+	/* LINK of a directory (the root) or of a stale node. */
+	ln.oldnodeid = FUSE_ROOT_ID;
+	ck_assert_int_lt(req3(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln), "root2", 6, NULL, 0), 0);
+	ln.oldnodeid = 4242;
+	ck_assert_int_eq(req3(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln), "x", 2, NULL, 0), -ESTALE);
+	/* UNLINK of a symlink removes the link only. */
+	ck_assert_int_eq(named(FUSE_UNLINK, FUSE_ROOT_ID, "abs", 4), 0);
+	ck_assert_int_eq(named(FUSE_UNLINK, FUSE_ROOT_ID, "file-rel", 9), 0);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* On a symlink's node: its own attributes and text, never its target's. */
+START_TEST(symlink_nodes_not_followed)
+{
+	const char *links[] = {"abs",	   "rel",      "dotdot",  "parent",
+			       "file-abs", "file-rel", "dangling"};
+	struct stat st;
+	char t[128];
+	int err;
+
+	uint64_t sub = must_lookup(FUSE_ROOT_ID, "sub");
+	uint64_t subfh = open_fh(FUSE_OPENDIR, sub, O_RDONLY, &err);
+	ck_assert_int_eq(err, 0);
+	uint64_t hello_fh = open_fh(FUSE_OPEN, link_src, O_RDWR, &err);
+	ck_assert_int_eq(err, 0);
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		uint64_t l = must_lookup(FUSE_ROOT_ID, links[i]);
+		ssize_t tl = readlink(AT(dir, links[i]), t, sizeof(t));
+
+		ck_assert(S_ISLNK(reply_entry_mode()));
+		/* GETATTR: the link's own. */
+		struct fuse_out_header oh = req(FUSE_GETATTR, l, &(struct fuse_getattr_in){0},
+						sizeof(struct fuse_getattr_in));
+		ck_assert_int_eq(oh.error, 0);
+		ck_assert(S_ISLNK(((struct fuse_attr_out *)payload())->attr.mode));
+		ck_assert_uint_eq(((struct fuse_attr_out *)payload())->attr.size, (uint64_t)tl);
+		/* READLINK: the text, exactly. */
+		oh = req(FUSE_READLINK, l, NULL, 0);
+		ck_assert_int_eq(oh.error, 0);
+		ck_assert_uint_eq(oh.len - sizeof(oh), (size_t)tl);
+		ck_assert(!memcmp(payload(), t, (size_t)tl));
+		/* SETATTR of anything reached through the target: refused (with a file's handle
+		 * too). */
+		uint32_t through[] = {FATTR_MODE,
+				      FATTR_SIZE,
+				      FATTR_ATIME,
+				      FATTR_MTIME,
+				      FATTR_ATIME | FATTR_ATIME_NOW,
+				      FATTR_MTIME | FATTR_MTIME_NOW,
+				      FATTR_SIZE | FATTR_FH};
+		for (size_t k = 0; k < sizeof(through) / sizeof(through[0]); k++) {
+			struct fuse_setattr_in sa = {
+			    .valid = through[k], .mode = 0777, .size = 0, .fh = hello_fh};
+			ck_assert_int_eq(req(FUSE_SETATTR, l, &sa, sizeof(sa)).error, -EOPNOTSUPP);
+		}
+		/* UID/GID: the link's owner (lchown), not the target's; the sentinel says so. */
+		struct fuse_setattr_in own = {
+		    .valid = FATTR_UID | FATTR_GID, .uid = getuid(), .gid = getgid()};
+		ck_assert_int_eq(req(FUSE_SETATTR, l, &own, sizeof(own)).error, 0);
+		/* OPEN with any flags: not a regular file. OPENDIR: not a directory. */
+		uint32_t flags[] = {O_RDONLY,
+				    O_RDWR,
+				    O_WRONLY | O_TRUNC,
+				    O_RDONLY | O_PATH,
+				    O_RDONLY | O_DIRECTORY,
+				    O_RDWR | O_CREAT | O_APPEND};
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+			open_fh(FUSE_OPEN, l, flags[k], &err);
+			ck_assert_int_eq(err, -EACCES);
+		}
+		open_fh(FUSE_OPENDIR, l, O_RDONLY, &err);
+		ck_assert_int_eq(err, -ENOTDIR);
+		/* READDIRPLUS on the link with sub/'s handle: sub/'s names, and no node for any. */
+		struct fuse_read_in ri = {.fh = subfh, .size = 8192};
+		oh = req(FUSE_READDIRPLUS, l, &ri, sizeof(ri));
+		ck_assert_int_eq(oh.error, 0);
+		for (size_t pos = 0; pos < oh.len - sizeof(oh);) {
+			struct fuse_direntplus *d =
+			    (struct fuse_direntplus *)((uint8_t *)payload() + pos);
+
+			ck_assert_uint_eq(d->entry_out.nodeid, 0);
+			ck_assert(!memcmp(d->dirent.name, ".", 1) ||
+				  !memcmp(d->dirent.name, "inner.txt", 9) ||
+				  !memcmp(d->dirent.name, "secret.txt", 10));
+			pos += FUSE_DIRENTPLUS_SIZE(d);
+		}
+		/* No extended attributes, no ioctls, no copy_file_range, no tmpfile. */
+		uint32_t unsupported[] = {FUSE_SETXATTR,    FUSE_GETXATTR, FUSE_LISTXATTR,
+					  FUSE_REMOVEXATTR, FUSE_IOCTL,	   FUSE_COPY_FILE_RANGE,
+					  FUSE_TMPFILE,	    FUSE_BMAP,	   FUSE_GETLK,
+					  FUSE_SETLK,	    FUSE_SYNCFS};
+		uint8_t arg[256];
+		memset(arg, 0, sizeof(arg));
+		memcpy(arg + 16, "user.x\0", 7);
+		for (size_t k = 0; k < sizeof(unsupported) / sizeof(unsupported[0]); k++)
+			ck_assert_int_eq(req(unsupported[k], l, arg, sizeof(arg)).error, -ENOSYS);
+	}
+	/* READLINK of what is not a symlink. */
+	ck_assert_int_lt(req(FUSE_READLINK, link_src, NULL, 0).error, 0);
+	ck_assert_int_lt(req(FUSE_READLINK, FUSE_ROOT_ID, NULL, 0).error, 0);
+	/* hello.txt was never truncated through a link. */
+	ck_assert(stat(AT(dir, "hello.txt"), &st) == 0 && st.st_size == 13);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* Device nodes and FIFOs the guest made: never opened on the host, by OPEN or CREATE. */
+START_TEST(special_files_never_opened)
+{
+	struct fuse_mknod_in mk = {.mode = S_IFCHR | 0666, .rdev = makedev(1, 5)}; /* /dev/zero's */
+	bool dev = req3(FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "zero", 5, NULL, 0) == 0;
+	struct fuse_create_in cr = {.flags = O_RDWR, .mode = S_IFREG | 0644};
+	int err;
+
+	mk.mode = S_IFIFO | 0666;
+	ck_assert_int_eq(req3(FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "fifo", 5, NULL, 0), 0);
+	/* A blocking open of a FIFO would hang shmvm-fsd: CREATE without O_EXCL is an open. */
+	cr.flags = O_RDONLY;
+	ck_assert_int_eq(req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "fifo", 5, NULL, 0),
+			 -EACCES);
+	open_fh(FUSE_OPEN, must_lookup(FUSE_ROOT_ID, "fifo"), O_RDONLY, &err);
+	ck_assert_int_eq(err, -EACCES);
+	if (dev) {
+		/* A device node would be the host's device: read or written raw. */
+		cr.flags = O_RDWR;
+		ck_assert_int_eq(
+		    req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "zero", 5, NULL, 0), -EACCES);
+		open_fh(FUSE_OPEN, must_lookup(FUSE_ROOT_ID, "zero"), O_RDWR, &err);
+		ck_assert_int_eq(err, -EACCES);
+		struct fuse_setattr_in sa = {.valid = FATTR_SIZE};
+		ck_assert_int_eq(
+		    req(FUSE_SETATTR, must_lookup(FUSE_ROOT_ID, "zero"), &sa, sizeof(sa)).error,
+		    -EINVAL);
+	}
+	/* A directory: CREATE without O_EXCL does not open it either. */
+	ck_assert_int_eq(req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "sub", 4, NULL, 0),
+			 -EISDIR);
+	/* An existing regular file: CREATE opens it (O_TRUNC honoured), and does not chown it. */
+	struct stat before, after;
+	ck_assert_int_eq(stat(AT(dir, "hello.txt"), &before), 0);
+	cr = (struct fuse_create_in){.flags = O_RDWR | O_TRUNC, .mode = S_IFREG | 0600};
+	ck_assert_int_eq(req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "hello.txt", 10, NULL, 0),
+			 0);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->nodeid, link_src);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->attr.size, 0);
+	ck_assert_int_eq(stat(AT(dir, "hello.txt"), &after), 0);
+	ck_assert_int_eq(after.st_size, 0);
+	ck_assert_uint_eq(after.st_mode, before.st_mode);
+	ck_assert_uint_eq(after.st_ino, before.st_ino);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* Ids the guest made up, forgot, or kept across a new session: nothing behind them. */
+START_TEST(stale_and_garbage_ids)
+{
+	int err;
+	uint64_t sub = must_lookup(FUSE_ROOT_ID, "sub");
+	uint64_t inner = must_lookup(sub, "inner.txt");
+	uint64_t fh = open_fh(FUSE_OPEN, inner, O_RDWR, &err), dfh;
+
+	ck_assert_int_eq(err, 0);
+	dfh = open_fh(FUSE_OPENDIR, sub, O_RDONLY, &err);
+	ck_assert_int_eq(err, 0);
+	/* Forget inner.txt; its slot goes to the next node, under a new generation. */
+	struct fuse_forget_in fg = {.nlookup = 1};
+	ck_assert_uint_eq(req(FUSE_FORGET, inner, &fg, sizeof(fg)).len, 0);
+	uint64_t reused = must_lookup(FUSE_ROOT_ID, "abs");
+	ck_assert_uint_eq((uint32_t)reused, (uint32_t)inner);
+	ck_assert_uint_ne(reused, inner);
+
+	uint64_t ids[] = {0,
+			  inner,
+			  2,
+			  3,
+			  1ULL << 32 | 1,
+			  ~0ULL,
+			  0xffffffffULL,
+			  65537,
+			  1ULL << 32 | 65536,
+			  (uint64_t)(uint32_t)reused,
+			  reused + (1ULL << 32)};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		uint64_t id = ids[i];
+		struct fuse_setattr_in sa = {.valid = FATTR_SIZE, .size = 0};
+		struct fuse_open_in oi = {.flags = O_RDWR};
+		uint8_t getattr[sizeof(struct fuse_getattr_in)] = {0};
+
+		for (size_t o = 0; o < N_NAMED_OPS; o++)
+			ck_assert_int_eq(named(named_ops[o], id, "hello.txt", 10), -ESTALE);
+		ck_assert_int_eq(req(FUSE_GETATTR, id, getattr, sizeof(getattr)).error, -ESTALE);
+		ck_assert_int_eq(req(FUSE_SETATTR, id, &sa, sizeof(sa)).error, -ESTALE);
+		ck_assert_int_eq(req(FUSE_OPEN, id, &oi, sizeof(oi)).error, -ESTALE);
+		ck_assert_int_eq(req(FUSE_OPENDIR, id, &oi, sizeof(oi)).error, -ESTALE);
+		ck_assert_int_eq(req(FUSE_READLINK, id, NULL, 0).error, -ESTALE);
+		ck_assert_int_eq(req(FUSE_STATFS, id, NULL, 0).error, -ESTALE);
+		struct fuse_read_in ri = {.fh = dfh, .size = 4096};
+		ck_assert_int_eq(req(FUSE_READDIRPLUS, id, &ri, sizeof(ri)).error, -ESTALE);
+		/* As the other node of LINK and RENAME. */
+		struct fuse_link_in ln = {.oldnodeid = id};
+		ck_assert_int_eq(req3(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln), "x", 2, NULL, 0),
+				 -ESTALE);
+		struct fuse_rename_in rn = {.newdir = id};
+		ck_assert_int_eq(
+		    req3(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt", 10, "x", 2),
+		    -ESTALE);
+		struct fuse_rename2_in rn2 = {.newdir = id};
+		ck_assert_int_eq(
+		    req3(FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "hello.txt", 10, "x", 2),
+		    -ESTALE);
+		/* FORGET of nonsense: no reply, no effect. */
+		struct fuse_forget_in f = {.nlookup = ~0ULL};
+		ck_assert_uint_eq(req(FUSE_FORGET, id, &f, sizeof(f)).len, 0);
+	}
+	/* The root survives any FORGET. */
+	struct fuse_forget_in f = {.nlookup = ~0ULL};
+	ck_assert_uint_eq(req(FUSE_FORGET, FUSE_ROOT_ID, &f, sizeof(f)).len, 0);
+	ck_assert_uint_eq(must_lookup(FUSE_ROOT_ID, "sub"), sub);
+
+	/* Handles: made up, of the wrong kind, released, or from the last session. */
+	uint64_t gone = open_fh(FUSE_OPEN, sub, O_RDONLY, &err);
+	ck_assert_int_eq(err, -EISDIR);
+	gone = open_fh(FUSE_OPEN, must_lookup(FUSE_ROOT_ID, "hello.txt"), O_RDONLY, &err);
+	ck_assert_int_eq(req(FUSE_RELEASE, 0, &(struct fuse_release_in){.fh = gone},
+			     sizeof(struct fuse_release_in))
+			     .error,
+			 0);
+	uint64_t fhs[] = {0, 999, ~0ULL, fh + (1ULL << 32), (uint32_t)fh, dfh, gone};
+	for (size_t i = 0; i < sizeof(fhs) / sizeof(fhs[0]); i++) {
+		struct fuse_read_in ri = {.fh = fhs[i], .size = 100};
+		struct {
+			struct fuse_write_in in;
+			char data[4];
+		} wr = {{.fh = fhs[i], .size = 4}, "pwn"};
+		struct fuse_fsync_in fs_in = {.fh = fhs[i]};
+		struct fuse_flush_in fl = {.fh = fhs[i]};
+		struct fuse_fallocate_in fa = {.fh = fhs[i], .length = 4096};
+		struct fuse_lseek_in ls = {.fh = fhs[i], .whence = SEEK_END};
+		struct fuse_release_in rel = {.fh = fhs[i]};
+
+		ck_assert_int_eq(req(FUSE_READ, inner, &ri, sizeof(ri)).error, -EBADF);
+		ck_assert_int_eq(req(FUSE_WRITE, inner, &wr, sizeof(wr)).error, -EBADF);
+		ck_assert_int_eq(req(FUSE_FSYNC, inner, &fs_in, sizeof(fs_in)).error, -EBADF);
+		ck_assert_int_eq(req(FUSE_FLUSH, inner, &fl, sizeof(fl)).error, -EBADF);
+		ck_assert_int_eq(req(FUSE_FALLOCATE, inner, &fa, sizeof(fa)).error, -EBADF);
+		ck_assert_int_eq(req(FUSE_LSEEK, inner, &ls, sizeof(ls)).error, -EBADF);
+		ck_assert_int_eq(req(FUSE_RELEASE, inner, &rel, sizeof(rel)).error, -EBADF);
+	}
+	/* A file handle is no directory handle. */
+	struct fuse_read_in ri = {.fh = fh, .size = 4096};
+	ck_assert_int_eq(req(FUSE_READDIR, sub, &ri, sizeof(ri)).error, -EBADF);
+	ck_assert_int_eq(req(FUSE_RELEASEDIR, sub, &(struct fuse_release_in){.fh = fh},
+			     sizeof(struct fuse_release_in))
+			     .error,
+			 -EBADF);
+	/* A new session: every node and handle of the last one is stale. */
+	init_fs();
+	ck_assert_int_eq(req(FUSE_READ, 0, &ri, sizeof(ri)).error, -EBADF);
+	ri.fh = dfh;
+	ck_assert_int_eq(req(FUSE_READDIR, FUSE_ROOT_ID, &ri, sizeof(ri)).error, -EBADF);
+	ck_assert_int_eq(named(FUSE_LOOKUP, sub, "inner.txt", 10), -ESTALE);
+	ck_assert_int_eq(named(FUSE_LOOKUP, reused, "inner.txt", 10), -ESTALE);
+	/* BATCH_FORGET that claims more entries than it carries. */
+	struct {
+		struct fuse_batch_forget_in in;
+		struct fuse_forget_one one;
+	} bf = {{.count = 1000}, {.nodeid = FUSE_ROOT_ID, .nlookup = 1}};
+	ck_assert_uint_eq(req(FUSE_BATCH_FORGET, 0, &bf, sizeof(bf)).len, 0);
+	ck_assert_int_eq(named(FUSE_LOOKUP, FUSE_ROOT_ID, "sub", 4), 0);
+	sentinel_unchanged();
+}
+END_TEST
+
+/*
+ * What INIT offers: no open-by-handle on the host (shmvm-fsd never calls
+ * open_by_handle_at), and FUSE_EXPORT_SUPPORT only promises LOOKUP of "."
+ * and "..", which shmvm-fsd refuses: a guest's handle for an inode it no
+ * longer caches fails (ESTALE), and ".." of the root names nothing.
+ */
+START_TEST(init_offers_no_way_out)
+{
+	const uint32_t offered = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_PARALLEL_DIROPS |
+				 FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_AUTO_INVAL_DATA |
+				 FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_MAX_PAGES;
+	struct fuse_init_in in = {
+	    .major = 7, .minor = 38, .max_readahead = 65536, .flags = ~0u, .flags2 = ~0u};
+	struct fuse_out_header oh = req(FUSE_INIT, 0, &in, sizeof(in));
+	struct fuse_init_out o;
+
+	ck_assert_int_eq(oh.error, 0);
+	memcpy(&o, payload(), sizeof(o));
+	ck_assert_uint_eq(o.flags & ~offered, 0);
+	ck_assert_uint_eq(o.flags2, 0); /* no FUSE_SECURITY_CTX, FUSE_HAS_INODE_DAX, ... */
+	ck_assert(!(o.flags &
+		    (FUSE_POSIX_ACL | FUSE_DONT_MASK | FUSE_HANDLE_KILLPRIV | FUSE_WRITEBACK_CACHE |
+		     FUSE_SUBMOUNTS | FUSE_SETXATTR_EXT | FUSE_INIT_EXT)));
+	/* (A new session: every node is looked up again.) */
+	uint64_t nodes[] = {FUSE_ROOT_ID, must_lookup(FUSE_ROOT_ID, "sub"),
+			    must_lookup(FUSE_ROOT_ID, "hello.txt"),
+			    must_lookup(FUSE_ROOT_ID, "abs")};
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		oh = req(FUSE_LOOKUP, nodes[i], "..", 3);
+		ck_assert_int_eq(oh.error, -ENOENT);
+		ck_assert_uint_eq(oh.len, sizeof(oh));
+		oh = req(FUSE_LOOKUP, nodes[i], ".", 2);
+		ck_assert_int_eq(oh.error, -ENOENT);
+	}
+	sentinel_unchanged();
+}
+END_TEST
+
+/* Between two requests the host puts a symlink out where a directory was. */
+START_TEST(host_swaps_dir_for_symlink)
+{
+	char buf[64], old[128];
+	struct stat st;
+	int err;
+	uint64_t sub = must_lookup(FUSE_ROOT_ID, "sub");
+
+	must_lookup(sub, "inner.txt");
+	snprintf(old, sizeof(old), "%s/sub.old", dir);
+	ck_assert_int_eq(rename(AT(dir, "sub"), old), 0);
+	ck_assert_int_eq(symlink(outside, AT(dir, "sub")), 0);
+
+	/* The old node is the old directory (renamed, still in the share). */
+	uint64_t s = must_lookup(sub, "secret.txt");
+	uint64_t fh = open_fh(FUSE_OPEN, s, O_RDONLY, &err);
+	ck_assert_int_eq(err, 0);
+	struct fuse_read_in ri = {.fh = fh, .size = 100};
+	struct fuse_out_header oh = req(FUSE_READ, s, &ri, sizeof(ri));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert(oh.len - sizeof(oh) == 11 && !memcmp(payload(), "inside-sub\n", 11));
+	for (size_t o = 0; o < N_NAMED_OPS; o++) {
+		if (named_ops[o] == FUSE_LOOKUP || named_ops[o] == FUSE_UNLINK ||
+		    named_ops[o] == FUSE_RMDIR || named_ops[o] == FUSE_RENAME ||
+		    named_ops[o] == FUSE_RENAME2)
+			continue; /* those need a name that exists: RENAME below */
+		snprintf(buf, sizeof(buf), "made%u", named_ops[o]);
+		ck_assert_int_eq(named(named_ops[o], sub, buf, strlen(buf) + 1), 0);
+		ck_assert_int_eq(lstat(AT(old, buf), &st), 0);
+	}
+	struct fuse_rename_in rn = {.newdir = sub};
+	ck_assert_int_eq(
+	    req3(FUSE_RENAME, FUSE_ROOT_ID, &rn, sizeof(rn), "hello.txt", 10, "moved", 6), 0);
+	ck_assert_int_eq(lstat(AT(old, "moved"), &st), 0);
+	/* By name: the symlink, a dead end. */
+	uint64_t l = must_lookup(FUSE_ROOT_ID, "sub");
+	ck_assert(S_ISLNK(reply_entry_mode()));
+	for (size_t o = 0; o < N_NAMED_OPS; o++)
+		ck_assert_int_eq(named(named_ops[o], l, "secret.txt", 11), -ENOTDIR);
+	open_fh(FUSE_OPENDIR, l, O_RDONLY, &err);
+	ck_assert_int_eq(err, -ENOTDIR);
+	/* The host deletes the old directory: the old node creates nothing anywhere. */
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", old);
+	ck_assert_int_eq(system(cmd), 0);
+	for (size_t o = 0; o < N_NAMED_OPS; o++)
+		ck_assert_int_lt(named(named_ops[o], sub, "again", 6), 0);
+	ck_assert_int_lt(named(FUSE_LOOKUP, sub, "secret.txt", 11), 0);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* Between two requests the host puts a symlink to a file outside where a file was. */
+START_TEST(host_swaps_file_for_symlink)
+{
+	char old[128];
+	struct stat st;
+	int err;
+	uint64_t h = link_src;
+	uint64_t fh = open_fh(FUSE_OPEN, h, O_RDWR, &err);
+
+	ck_assert_int_eq(err, 0);
+	snprintf(old, sizeof(old), "%s/hello.old", dir);
+	ck_assert_int_eq(rename(AT(dir, "hello.txt"), old), 0);
+	ck_assert_int_eq(symlink(AT(outside, "secret.txt"), AT(dir, "hello.txt")), 0);
+
+	/* Through the open handle and the old node: the old file, nothing else. */
+	struct fuse_read_in ri = {.fh = fh, .size = 100};
+	struct fuse_out_header oh = req(FUSE_READ, h, &ri, sizeof(ri));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert_uint_eq(oh.len - sizeof(oh), 13);
+	struct {
+		struct fuse_write_in in;
+		char data[4];
+	} wr = {{.fh = fh, .offset = 0, .size = 4}, "HELL"};
+	ck_assert_int_eq(req(FUSE_WRITE, h, &wr, sizeof(wr)).error, 0);
+	uint64_t fh2 = open_fh(FUSE_OPEN, h, O_RDWR | O_APPEND, &err);
+	ck_assert_int_eq(err, 0);
+	wr.in.fh = fh2;
+	ck_assert_int_eq(req(FUSE_WRITE, h, &wr, sizeof(wr)).error, 0);
+	struct fuse_setattr_in sa = {.valid = FATTR_SIZE | FATTR_MODE | FATTR_MTIME |
+					      FATTR_ATIME_NOW | FATTR_ATIME,
+				     .size = 9,
+				     .mode = 0600,
+				     .mtime = 12345};
+	ck_assert_int_eq(req(FUSE_SETATTR, h, &sa, sizeof(sa)).error, 0);
+	char buf[64];
+	slurp(old, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "HELLo, gu");
+	ck_assert(stat(old, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_mtime == 12345);
+	oh = req(FUSE_OPEN, h, &(struct fuse_open_in){.flags = O_RDWR | O_TRUNC},
+		 sizeof(struct fuse_open_in));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert(stat(old, &st) == 0 && st.st_size == 0);
+	/* By name: a symlink, which neither OPEN, SETATTR nor CREATE goes through. */
+	uint64_t l = must_lookup(FUSE_ROOT_ID, "hello.txt");
+	ck_assert(S_ISLNK(reply_entry_mode()));
+	open_fh(FUSE_OPEN, l, O_RDWR, &err);
+	ck_assert_int_eq(err, -EACCES);
+	sa = (struct fuse_setattr_in){.valid = FATTR_SIZE, .size = 0};
+	ck_assert_int_eq(req(FUSE_SETATTR, l, &sa, sizeof(sa)).error, -EOPNOTSUPP);
+	struct fuse_create_in cr = {.flags = O_WRONLY | O_TRUNC, .mode = S_IFREG | 0644};
+	ck_assert_int_eq(req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "hello.txt", 10, NULL, 0),
+			 -ELOOP);
+	/* Deleted on the host: the old node still names only that file. */
+	ck_assert_int_eq(unlink(old), 0);
+	uint64_t fh3 = open_fh(FUSE_OPEN, h, O_RDONLY, &err);
+	ck_assert_int_eq(err, 0);
+	ri.fh = fh3;
+	ck_assert_int_eq(req(FUSE_READ, h, &ri, sizeof(ri)).error, 0);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* The host flips names between a directory (or file) and a symlink out while the guest works. */
+START_TEST(host_races_symlinks)
+{
+	char d[128], dswap[128], f[128], fswap[128];
+	struct timespec t0, t;
+	unsigned long rounds = 0, inside_reads = 0, refused = 0;
+	pid_t flipper;
+
+	snprintf(d, sizeof(d), "%s/d", dir);
+	snprintf(dswap, sizeof(dswap), "%s/d.swap", dir);
+	snprintf(f, sizeof(f), "%s/f", dir);
+	snprintf(fswap, sizeof(fswap), "%s/f.swap", dir);
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	write_file(AT(d, "secret.txt"), "inside-d\n");
+	ck_assert_int_eq(symlink(outside, dswap), 0);
+	write_file(f, "inside-f\n");
+	ck_assert_int_eq(symlink(AT(outside, "secret.txt"), fswap), 0);
+	flipper = fork();
+	ck_assert_int_ge(flipper, 0);
+	if (flipper == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;) {
+			syscall(SYS_renameat2, AT_FDCWD, d, AT_FDCWD, dswap, RENAME_EXCHANGE);
+			syscall(SYS_renameat2, AT_FDCWD, f, AT_FDCWD, fswap, RENAME_EXCHANGE);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		int err;
+		uint64_t dn = lookup(FUSE_ROOT_ID, "d", &err), fn, sn, fh;
+		struct fuse_forget_in one = {.nlookup = 1};
+		struct fuse_read_in ri = {.size = 100};
+		struct fuse_out_header oh;
+
+		if (dn) {
+			sn = lookup(dn, "secret.txt", &err);
+			if (sn) {
+				ri.fh = open_fh(FUSE_OPEN, sn, O_RDONLY, &err);
+				if (!err) {
+					oh = req(FUSE_READ, sn, &ri, sizeof(ri));
+					ck_assert(oh.error ||
+						  (oh.len - sizeof(oh) == 9 &&
+						   !memcmp(payload(), "inside-d\n", 9)));
+					inside_reads++;
+					req(FUSE_RELEASE, sn,
+					    &(struct fuse_release_in){.fh = ri.fh},
+					    sizeof(struct fuse_release_in));
+				}
+				req(FUSE_FORGET, sn, &one, sizeof(one));
+			} else {
+				refused++;
+			}
+			struct fuse_create_in cr = {.flags = O_WRONLY | O_APPEND,
+						    .mode = S_IFREG | 0644};
+			if (req3(FUSE_CREATE, dn, &cr, sizeof(cr), "new", 4, NULL, 0) == 0) {
+				struct fuse_entry_out *e = payload();
+				uint64_t nn = e->nodeid;
+
+				fh = ((struct fuse_open_out *)(e + 1))->fh;
+				req(FUSE_RELEASE, nn, &(struct fuse_release_in){.fh = fh},
+				    sizeof(struct fuse_release_in));
+				req(FUSE_FORGET, nn, &one, sizeof(one));
+			}
+			if (named(FUSE_MKDIR, dn, "m", 2) == 0)
+				named(FUSE_RMDIR, dn, "m", 2);
+			req(FUSE_FORGET, dn, &one, sizeof(one));
+		}
+		fn = lookup(FUSE_ROOT_ID, "f", &err);
+		if (fn) {
+			fh = open_fh(FUSE_OPEN, fn, O_RDWR, &err);
+			if (!err) {
+				ri.fh = fh;
+				oh = req(FUSE_READ, fn, &ri, sizeof(ri));
+				ck_assert(oh.error || (oh.len - sizeof(oh) >= 9 &&
+						       !memcmp(payload(), "inside-f\n", 9)));
+				struct {
+					struct fuse_write_in in;
+					char data[2];
+				} wr = {{.fh = fh, .offset = 9, .size = 1}, "w"};
+				req(FUSE_WRITE, fn, &wr, sizeof(wr));
+				req(FUSE_RELEASE, fn, &(struct fuse_release_in){.fh = fh},
+				    sizeof(struct fuse_release_in));
+			}
+			struct fuse_setattr_in sa = {.valid = FATTR_MODE | FATTR_SIZE | FATTR_MTIME,
+						     .mode = 0644,
+						     .size = 9};
+			req(FUSE_SETATTR, fn, &sa, sizeof(sa));
+			req(FUSE_FORGET, fn, &one, sizeof(one));
+		}
+		struct fuse_create_in cr = {.flags = O_WRONLY | O_APPEND, .mode = S_IFREG | 0644};
+		if (req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "f", 2, NULL, 0) == 0) {
+			struct fuse_entry_out *e = payload();
+			uint64_t nn = e->nodeid;
+
+			fh = ((struct fuse_open_out *)(e + 1))->fh;
+			req(FUSE_RELEASE, nn, &(struct fuse_release_in){.fh = fh},
+			    sizeof(struct fuse_release_in));
+			req(FUSE_FORGET, nn, &one, sizeof(one));
+		}
+		rounds++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 1000000000L);
+	kill(flipper, SIGKILL);
+	waitpid(flipper, NULL, 0);
+	/* Both sides of the race were seen, and nothing got out. */
+	ck_assert_uint_gt(inside_reads, 0);
+	ck_assert_uint_gt(refused, 0);
+	ck_assert_int_gt(rounds, 100);
+	sentinel_unchanged();
+}
+END_TEST
+
+/* SETUPMAPPING maps only regular files: not a symlink, directory, device or FIFO node. */
+START_TEST(dax_maps_no_way_out)
+{
+	struct stat st;
+	char old[128];
+
+	fsd_destroy(fs);
+	nfake = fake_maps = fake_unmaps = 0;
+	fake_refuse = 0;
+	ck_assert_int_eq(
+	    fsd_create(
+		&(struct fsd_opts){.shared_dir = dir, .dax_window = WIN, .dax_ops = &fake_ops},
+		&fs),
+	    0);
+	init_dax(FUSE_MAP_ALIGNMENT);
+	const char *nodes[] = {"abs", "rel", "file-abs", "file-rel", "dotdot", "dangling", "sub"};
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		uint64_t n = must_lookup(FUSE_ROOT_ID, nodes[i]);
+
+		ck_assert_int_eq(setupmapping(n, 0, 0, CH, RD), -EINVAL);
+		ck_assert_int_eq(setupmapping(n, 0, 0, CH, WR), -EINVAL);
+	}
+	ck_assert_int_eq(setupmapping(FUSE_ROOT_ID, 0, 0, CH, RD), -EINVAL);
+	struct fuse_mknod_in mk = {.mode = S_IFIFO | 0644};
+	ck_assert_int_eq(req3(FUSE_MKNOD, FUSE_ROOT_ID, &mk, sizeof(mk), "fifo", 5, NULL, 0), 0);
+	ck_assert_int_eq(setupmapping(must_lookup(FUSE_ROOT_ID, "fifo"), 0, 0, CH, RD), -EINVAL);
+	ck_assert_uint_eq(fake_maps, 0);
+	/* A node whose name the host then points out: the mapping is of the node's own file. */
+	uint64_t h = must_lookup(FUSE_ROOT_ID, "hello.txt");
+	ck_assert_int_eq(stat(AT(dir, "hello.txt"), &st), 0);
+	snprintf(old, sizeof(old), "%s/hello.old", dir);
+	ck_assert_int_eq(rename(AT(dir, "hello.txt"), old), 0);
+	ck_assert_int_eq(symlink(AT(outside, "secret.txt"), AT(dir, "hello.txt")), 0);
+	ck_assert_int_eq(setupmapping(h, 0, 0, CH, WR), 0);
+	ck_assert_uint_eq(fake_at(0)->ino, st.st_ino);
+	ck_assert_int_eq(setupmapping(must_lookup(FUSE_ROOT_ID, "hello.txt"), 0, CH, CH, RD),
+			 -EINVAL);
+	ck_assert_uint_eq(nfake, 1);
+	sentinel_unchanged();
+}
+END_TEST
+
 static Suite *fsd_suite(void)
 {
 	Suite *s = suite_create("fsd");
@@ -695,6 +1740,23 @@ static Suite *fsd_suite(void)
 	tcase_add_test(tc, dax_map_upgrade_replace_remove);
 	tcase_add_test(tc, dax_bad_requests);
 	tcase_add_test(tc, dax_reset_forgets_read_only_maps_read_only);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("escape");
+	tcase_add_checked_fixture(tc, setup_escape, teardown_escape);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, bad_names_every_op);
+	tcase_add_test(tc, names_with_nul_inside);
+	tcase_add_test(tc, parent_not_a_directory);
+	tcase_add_test(tc, symlink_names_not_followed);
+	tcase_add_test(tc, symlink_nodes_not_followed);
+	tcase_add_test(tc, special_files_never_opened);
+	tcase_add_test(tc, stale_and_garbage_ids);
+	tcase_add_test(tc, init_offers_no_way_out);
+	tcase_add_test(tc, host_swaps_dir_for_symlink);
+	tcase_add_test(tc, host_swaps_file_for_symlink);
+	tcase_add_test(tc, host_races_symlinks);
+	tcase_add_test(tc, dax_maps_no_way_out);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -360,7 +360,8 @@ static int op_open(struct fsd *fs, struct inode *node, struct req *r, bool dir)
 		return rc;
 	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
 		return dir ? -ENOTDIR : (S_ISDIR(st.st_mode) ? -EISDIR : -EACCES);
-	if (fs->read_only && (in.flags & O_ACCMODE) != O_RDONLY)
+	/* O_TRUNC writes too: Linux truncates on O_RDONLY | O_TRUNC when the file is writable. */
+	if (fs->read_only && ((in.flags & O_ACCMODE) != O_RDONLY || (in.flags & O_TRUNC)))
 		return -EROFS;
 	if (dir) {
 		fd = openat(node->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -374,6 +375,39 @@ static int op_open(struct fsd *fs, struct inode *node, struct req *r, bool dir)
 	return rc ? rc : put(r, &o, sizeof(o));
 }
 
+/*
+ * CREATE of a name that exists, without O_EXCL: open what is there as OPEN
+ * would, a regular file only (a FIFO would block shmvm-fsd, a device node
+ * would be the host's device), never through a symlink. Takes a lookup
+ * reference, fills @e and *@fd.
+ */
+static int create_existing(struct fsd *fs, struct inode *parent, const char *name, uint32_t flags,
+			   struct fuse_entry_out *e, int *fd)
+{
+	struct stat st;
+	char path[64];
+	int rc = do_lookup(fs, parent, name, e);
+
+	if (rc)
+		return rc;
+	if (!S_ISREG(e->attr.mode)) {
+		rc = S_ISDIR(e->attr.mode) ? -EISDIR : S_ISLNK(e->attr.mode) ? -ELOOP : -EACCES;
+		goto err;
+	}
+	proc_path(path, sizeof(path), inode_get(&fs->nodes, e->nodeid)->fd);
+	*fd = open(path, open_flags(flags));
+	if (*fd < 0) {
+		rc = -errno;
+		goto err;
+	}
+	if (fstat(*fd, &st) == 0)
+		fill_attr(fs, &e->attr, &st); /* as O_TRUNC left it */
+	return 0;
+err:
+	inode_forget(&fs->nodes, e->nodeid, 1);
+	return rc;
+}
+
 static int op_create(struct fsd *fs, struct inode *parent, struct req *r)
 {
 	struct fuse_create_in in = ARG(r, struct fuse_create_in);
@@ -384,16 +418,23 @@ static int op_create(struct fsd *fs, struct inode *parent, struct req *r)
 
 	if (!name)
 		return -EINVAL;
-	fd = openat(parent->fd, name, open_flags(in.flags) | O_CREAT | O_NOFOLLOW | (int)(in.flags & O_EXCL),
+	/* Always O_EXCL: what openat() opens here is a regular file it made. */
+	fd = openat(parent->fd, name, open_flags(in.flags) | O_CREAT | O_EXCL | O_NOFOLLOW,
 		    in.mode & ~in.umask & 07777);
-	if (fd < 0)
+	if (fd < 0 && errno == EEXIST && !(in.flags & O_EXCL)) {
+		rc = create_existing(fs, parent, name, in.flags, &e, &fd);
+		if (rc)
+			return rc;
+	} else if (fd < 0) {
 		return -errno;
-	if (fchown(fd, r->h.uid, r->h.gid) < 0)
-		log_ratelimited(&fsd_rl, LOG_DEBUG, "create: chown: %s", strerror(errno));
-	rc = do_lookup(fs, parent, name, &e);
-	if (rc) {
-		close(fd);
-		return rc;
+	} else {
+		if (fchown(fd, r->h.uid, r->h.gid) < 0)
+			log_ratelimited(&fsd_rl, LOG_DEBUG, "create: chown: %s", strerror(errno));
+		rc = do_lookup(fs, parent, name, &e);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
 	}
 	rc = handle_add(&fs->nodes, fd, false, &o.fh);
 	if (rc) {
