@@ -307,25 +307,64 @@ static void device_reset(struct vu_backend *b)
 		b->ops->reset(b->opaque);
 }
 
+/* The rings of @num entries at @a, in our address space: 0, -EFAULT (not in memory) or -EINVAL. */
+static int ring_translate(struct vu_backend *b, const struct vu_vring_addr *a, uint16_t num,
+			  void **desc, void **avail, void **used)
+{
+	*desc = uva_to_va(b, a->desc, 16ULL * num);
+	*avail = uva_to_va(b, a->avail, 6 + 2ULL * num);
+	*used = uva_to_va(b, a->used, 6 + 8ULL * num);
+	if (!*desc || !*avail || !*used)
+		return -EFAULT;
+	/* The addresses were aligned; what they translate to is not if a region's start is not. */
+	if ((uintptr_t)*desc % 16 || (uintptr_t)*avail % 2 || (uintptr_t)*used % 4)
+		return -EINVAL;
+	return 0;
+}
+
 /* A ring starts on its kick fd once it has an address and is enabled (or has no enable). */
 static int queue_try_start(struct vu_backend *b, unsigned int i)
 {
 	struct vu_backend_queue *q = &b->q[i];
 	bool event_idx = b->features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	void *desc, *avail, *used;
+	int rc;
 
 	if (q->started || !q->have_addr || q->kick_fd < 0 || !q->num)
 		return 0;
 	if ((b->features & (1ULL << VU_F_PROTOCOL_FEATURES)) && !q->enabled)
 		return 0;
-	desc = uva_to_va(b, q->addr.desc, 16ULL * q->num);
-	avail = uva_to_va(b, q->addr.avail, 6 + 2ULL * q->num);
-	used = uva_to_va(b, q->addr.used, 6 + 8ULL * q->num);
-	if (!desc || !avail || !used)
-		return -EFAULT;
+	rc = ring_translate(b, &q->addr, q->num, &desc, &avail, &used);
+	if (rc)
+		return rc;
 	vq_init(&q->vq, q->num, desc, avail, used, q->base, event_idx, vq_xlate, b);
 	q->started = true;
 	return 0;
+}
+
+/*
+ * The memory table changed (SET_MEM_TABLE, REM_MEM_REG): what a started
+ * ring's pointers point into may be unmapped. Translate them again, as
+ * libvhost-user does; a ring that no longer translates stops (until the
+ * frontend sets it up again) rather than be read through a stale pointer.
+ */
+static void rings_follow(struct vu_backend *b)
+{
+	for (unsigned int i = 0; i < VU_BACKEND_MAX_QUEUES; i++) {
+		struct vu_backend_queue *q = &b->q[i];
+		void *desc, *avail, *used;
+
+		if (!q->started)
+			continue;
+		if (ring_translate(b, &q->addr, q->vq.size, &desc, &avail, &used)) {
+			log_ratelimited(&be_rl, LOG_WARN, "queue %u: its rings left guest memory; stopped", i);
+			queue_stop(q);
+			continue;
+		}
+		q->vq.desc = desc;
+		q->vq.avail = avail;
+		q->vq.used = used;
+	}
 }
 
 struct vq *vu_backend_vq(struct vu_backend *b, unsigned int i)
@@ -434,11 +473,15 @@ static int handle(struct vu_backend *b, struct vu_msg *m, bool *replied)
 		*replied = true;
 		return reply_u64(b, req, VU_BACKEND_MAX_MEM_SLOTS);
 	case VU_SET_MEM_TABLE:
-		return set_mem_table(b, m);
+		rc = set_mem_table(b, m);
+		rings_follow(b);
+		return rc;
 	case VU_ADD_MEM_REG:
 		return add_mem_reg(b, m);
 	case VU_REM_MEM_REG:
-		return rem_mem_reg(b, m);
+		rc = rem_mem_reg(b, m);
+		rings_follow(b);
+		return rc;
 	case VU_SET_VRING_NUM:
 		st = m->payload.state;
 		if (st.index >= b->ops->num_queues || !st.num || st.num > VQ_MAX_SIZE || (st.num & (st.num - 1)))

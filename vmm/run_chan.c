@@ -31,12 +31,14 @@ static void frame_start(struct run_chan *c)
 	case RUN_FRAME_HELLO:
 		if (len || c->hello)
 			chan_break(c, "the guest's init sent a bad hello frame");
-		c->hello = true;
+		else
+			c->hello = true;
 		return;
 	case RUN_FRAME_STARTED:
 		if (len || !c->hello || c->started)
 			chan_break(c, "the guest's init sent a bad started frame");
-		c->started = true;
+		else
+			c->started = true;
 		return;
 	case RUN_FRAME_STDOUT:
 	case RUN_FRAME_STDERR:
