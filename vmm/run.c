@@ -511,7 +511,8 @@ static int start_servers(struct run *r)
 	return rc;
 }
 
-static int vm_opts_fill(struct run *r, struct vm_options *vo, const char *kernel)
+/* The kernel's command line, in r->cmdline. */
+static int make_cmdline(struct run *r)
 {
 	size_t len = strlen(RUN_CMDLINE) + 64 + (r->o.append ? strlen(r->o.append) : 0);
 
@@ -521,7 +522,11 @@ static int vm_opts_fill(struct run *r, struct vm_options *vo, const char *kernel
 	/* Without --log nobody reads the kernel's messages: print only what explains a panic. */
 	snprintf(r->cmdline, len, "%s%s%s%s", RUN_CMDLINE, r->o.log ? "" : " quiet",
 		 r->o.append ? " " : "", r->o.append ? r->o.append : "");
+	return 0;
+}
 
+static int vm_opts_fill(struct run *r, struct vm_options *vo, const char *kernel)
+{
 	options_init(vo);
 	vo->kernel = kernel;
 	vo->initrd = r->initrd_path;
@@ -633,7 +638,11 @@ int run_main(int argc, char **argv)
 	rc = prepare_shares(r, cwd, sizeof(cwd));
 	if (!rc)
 		rc = build_initramfs(r, kernel, cwd);
+	if (!rc)
+		rc = make_cmdline(r);
 	if (!rc && r->o.save_initramfs) {
+		/* What another VMM needs besides: the command line to boot it with. */
+		printf("%s\n", r->cmdline);
 		status = 0;
 		goto out_sig;
 	}
