@@ -135,6 +135,15 @@ static int parse_shm(struct opt_device *d, const char *opt, const char *val, FIL
 	return 0;
 }
 
+void opt_device_init(struct opt_device *d, unsigned int virtio_id)
+{
+	*d = (struct opt_device){ .virtio_id = virtio_id, .queues = 1, .queue_size = 256,
+				  .config_size = virtio_id == 2 ? BLK_CONFIG_SIZE
+					       : virtio_id == 26 ? FS_CONFIG_SIZE : 0 };
+	if (virtio_id == 26)
+		d->queues = 2; /* hiprio + one request queue */
+}
+
 /*
  * Parse "key=value,key=value" for --device (kind "vhost-user" first),
  * --blk and --fs. @virtio_id is 0 for --device (then virtio-id= is required).
@@ -155,11 +164,7 @@ static int parse_device(struct vm_options *o, const char *opt, const char *arg, 
 		return -ENOMEM;
 	o->device_args[o->nr_devices] = copy;
 	d = &o->devices[o->nr_devices];
-	*d = (struct opt_device){ .virtio_id = virtio_id, .queues = 1, .queue_size = 256,
-				  .config_size = virtio_id == 2 ? BLK_CONFIG_SIZE
-					       : virtio_id == 26 ? FS_CONFIG_SIZE : 0 };
-	if (virtio_id == 26)
-		d->queues = 2; /* hiprio + one request queue */
+	opt_device_init(d, virtio_id);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
 		char *val = strchr(tok, '=');
 		uint64_t v;

@@ -63,6 +63,8 @@ struct vm_options {
 	int device_fd[OPT_MAX_DEVICES];
 };
 
+/* A device of @virtio_id with the defaults of --device, --blk (2) and --fs (26). */
+void opt_device_init(struct opt_device *d, unsigned int virtio_id);
 /* The defaults, no devices. */
 void options_init(struct vm_options *o);
 /* Free what options_parse() allocated. */

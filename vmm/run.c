@@ -542,14 +542,9 @@ static int vm_opts_fill(struct run *r, struct vm_options *vo, const char *kernel
 	for (unsigned int i = 0; i < r->nr_fsd; i++) {
 		struct opt_device *d = &vo->devices[i];
 
-		*d = (struct opt_device){
-			.socket = i ? r->shares[i - 1].tag : RUN_ROOT_TAG,
-			.virtio_id = 26,
-			.queues = 2,
-			.queue_size = 256,
-			.config_size = 40,
-			.tag = i ? r->shares[i - 1].tag : RUN_ROOT_TAG,
-		};
+		/* As --fs: virtio-fs, hiprio + one request queue. The tag also names the socket. */
+		opt_device_init(d, 26);
+		d->tag = d->socket = i ? r->shares[i - 1].tag : RUN_ROOT_TAG;
 		vo->device_fd[i] = r->fsd[i].fd; /* the device takes a copy */
 	}
 	vo->nr_devices = r->nr_fsd;
