@@ -163,18 +163,20 @@ static struct json_object *reply_begin(struct jb *b)
 /* ---- commands ---- */
 
 /* Entries of /proc/self/fd, not counting the one used to read it; -1 if unreadable. */
-static long count_open_fds(void)
+static long count_open_fds(DIR *given)
 {
-	DIR *dir = opendir("/proc/self/fd");
+	DIR *dir = given ? given : opendir("/proc/self/fd");
 	struct dirent *e;
 	long n = 0;
 
 	if (!dir)
 		return -1;
+	rewinddir(dir); /* /proc lists the fds open now at each pass */
 	while ((e = readdir(dir)))
 		if (e->d_name[0] != '.')
 			n++;
-	closedir(dir);
+	if (!given)
+		closedir(dir);
 	return n - 1;
 }
 
@@ -183,7 +185,7 @@ static char *cmd_status(const struct api_target *t)
 	struct jb b = {0};
 	struct json_object *o = reply_begin(&b);
 	struct json_object *ms = jb_obj(&b);
-	long fds = count_open_fds();
+	long fds = count_open_fds(t->fd_dir);
 
 	jb_str(&b, o, "state", "running");
 	jb_add(&b, o, "pid", json_object_new_int64(getpid()));

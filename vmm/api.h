@@ -10,6 +10,7 @@
 #ifndef SHMVM_VMM_API_H
 #define SHMVM_VMM_API_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,12 @@ struct api_target {
 	unsigned int nr_devices;
 	void (*shutdown)(void *opaque); /* ask the VM to stop with exit status 0 (may be NULL) */
 	void *opaque;
+	/*
+	 * /proc/self/fd, opened during set-up, for "open_fds": the seccomp
+	 * filter forbids opening it later (vmm/sandbox.c). NULL: opened at
+	 * each request.
+	 */
+	DIR *fd_dir;
 };
 
 struct api_client {

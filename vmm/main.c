@@ -12,6 +12,7 @@
 int main(int argc, char **argv)
 {
 	struct vm_options opts;
+	struct sandbox_cfg sb;
 	struct vm vm;
 	int sigfd, rc, status;
 
@@ -34,8 +35,9 @@ int main(int argc, char **argv)
 	}
 
 	rc = vm_create(&vm, &opts);
+	sb = (struct sandbox_cfg){ .seccomp = !opts.no_seccomp, .violation_status = VM_EXIT_ERROR };
 	if (!rc)
-		rc = session_run(&vm, &opts, sigfd, 0);
+		rc = session_run(&vm, &opts, sigfd, 0, &sb);
 	status = rc ? VM_EXIT_ERROR : vm.exit_status;
 	vm_destroy(&vm);
 	options_free(&opts);

@@ -38,6 +38,8 @@ void options_usage(FILE *out)
 	      "      --api-socket PATH  JSON control socket (see docs/api.md)\n"
 	      "      --flat            KERNEL is raw 64-bit code loaded at 1 MiB (test guests)\n"
 	      "      --kvm PATH        KVM device (default /dev/kvm)\n"
+	      "      --no-seccomp      no system-call filter once the VM runs (for debugging;\n"
+	      "                        capabilities are dropped all the same)\n"
 	      "  -v, --verbose         more log output (repeat for debug)\n"
 	      "  -h, --help            show this help\n"
 	      "  -V, --version         show the version\n"
@@ -56,6 +58,7 @@ enum {
 	OPT_FS,
 	OPT_SHM_STRATEGY,
 	OPT_API_SOCKET,
+	OPT_NO_SECCOMP,
 };
 
 static const struct option long_opts[] = {
@@ -72,6 +75,7 @@ static const struct option long_opts[] = {
 	{ "fs", required_argument, NULL, OPT_FS },
 	{ "shm-strategy", required_argument, NULL, OPT_SHM_STRATEGY },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
+	{ "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -338,6 +342,9 @@ int options_parse(struct vm_options *o, int argc, char **argv, FILE *out, FILE *
 				return -EINVAL;
 			}
 			o->api_socket = optarg;
+			break;
+		case OPT_NO_SECCOMP:
+			o->no_seccomp = true;
 			break;
 		case 'v':
 			o->verbose++;

@@ -48,6 +48,7 @@ struct vm_options {
 	const char *kvm_path;
 	enum shm_strategy shm_strategy;
 	const char *api_socket;
+	bool no_seccomp; /* --no-seccomp: no system-call filter after set-up (vmm/sandbox.h) */
 	unsigned int nr_devices;
 	struct opt_device devices[OPT_MAX_DEVICES];
 	char *device_args[OPT_MAX_DEVICES]; /* writable copies the parser cut up */

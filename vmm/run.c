@@ -50,6 +50,8 @@ static const char *const run_modules[] = { "virtio_pci", "virtiofs", "overlay" }
 #define PANIC_TEXT "Kernel panic - not syncing"
 #define RUN_REASON_MAX_LINE 200
 
+_Static_assert(1 + RUN_MAX_RW <= SANDBOX_MAX_CHILDREN, "every server can be reaped in the sandbox");
+
 struct run_fsd {
 	pid_t pid;
 	int fd; /* shmvm's end of the socketpair; the device takes it */
@@ -596,6 +598,7 @@ int run_main(int argc, char **argv)
 	static struct run run; /* large (paths); one per process */
 	struct run *r = &run;
 	struct vm_options vo;
+	struct sandbox_cfg sb = { .violation_status = RUN_EXIT_FAILURE };
 	struct vm vm;
 	char cwd[PATH_MAX];
 	const char *kernel;
@@ -654,8 +657,12 @@ int run_main(int argc, char **argv)
 		r->fsd[i].fd = -1;
 	}
 	mark(r, MARK_BOOT);
+	/* After set-up, the servers are all this process may still signal and reap. */
+	sb.seccomp = !r->o.no_seccomp;
+	for (unsigned int i = 0; i < r->nr_fsd; i++)
+		sb.children[sb.nr_children++] = r->fsd[i].pid;
 	if (!rc)
-		rc = session_run(&vm, &vo, sigfd, r->o.timeout_s);
+		rc = session_run(&vm, &vo, sigfd, r->o.timeout_s, &sb);
 	if (rc && !vm.stopping)
 		fail("cannot start the VM (run with -v for more)");
 	vm_destroy(&vm);

@@ -42,6 +42,7 @@ struct run_opts {
 	bool times; /* print where the time went */
 	const char *save_initramfs; /* write the initramfs there and stop (other frontends) */
 	enum shm_strategy strategy;
+	bool no_seccomp; /* --no-seccomp, as for shmvm */
 	int verbose;
 	char **argv; /* COMMAND [ARG]..., NULL-terminated */
 };

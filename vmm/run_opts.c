@@ -34,6 +34,7 @@ static void run_usage(FILE *f)
 	      "      --times           print where the time went (set-up, kernel, init, command,\n"
 	      "                        teardown) on stderr at the end\n"
 	      "      --shm-strategy slot|window   as for shmvm (default slot)\n"
+	      "      --no-seccomp      as for shmvm: no system-call filter once the VM runs\n"
 	      "      --save-initramfs FILE  write the initramfs this run would boot to FILE,\n"
 	      "                        print the kernel command line and exit (to boot the\n"
 	      "                        same guest under another VMM)\n"
@@ -59,6 +60,7 @@ enum {
 	RUN_OPT_SHM_STRATEGY,
 	RUN_OPT_TIMES,
 	RUN_OPT_SAVE_INITRAMFS,
+	RUN_OPT_NO_SECCOMP,
 };
 
 static const struct option run_long_opts[] = {
@@ -76,6 +78,7 @@ static const struct option run_long_opts[] = {
 	{ "shm-strategy", required_argument, NULL, RUN_OPT_SHM_STRATEGY },
 	{ "times", no_argument, NULL, RUN_OPT_TIMES },
 	{ "save-initramfs", required_argument, NULL, RUN_OPT_SAVE_INITRAMFS },
+	{ "no-seccomp", no_argument, NULL, RUN_OPT_NO_SECCOMP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -179,6 +182,9 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, FILE *out, FILE *e
 			break;
 		case RUN_OPT_SAVE_INITRAMFS:
 			o->save_initramfs = optarg;
+			break;
+		case RUN_OPT_NO_SECCOMP:
+			o->no_seccomp = true;
 			break;
 		case RUN_OPT_SHM_STRATEGY:
 			if (shm_strategy_parse(optarg, &o->strategy)) {

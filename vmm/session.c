@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Running a built VM until it stops: the main loop, the console, the control socket. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,7 +154,8 @@ static void api_shutdown(void *opaque)
 	vm_request_stop(opaque, VM_EXIT_RESET);
 }
 
-int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned int timeout_s)
+int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned int timeout_s,
+		const struct sandbox_cfg *sb)
 {
 	struct console con = { .vm = vm };
 	struct api_target target = {
@@ -203,14 +205,26 @@ int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned i
 		if (!rc)
 			rc = loop_add(&loop, timer, EPOLLIN, on_timeout, vm);
 	}
-	if (!rc && o->api_socket)
+	if (!rc && o->api_socket) {
+		target.fd_dir = opendir("/proc/self/fd");
 		rc = api_init(&api, o->api_socket, &target, &loop);
+	}
+	if (!rc) {
+		/* The end of set-up: no capabilities, only the system calls vmm/sandbox.c lists. */
+		struct sandbox_cfg cfg = *sb;
+
+		cfg.api_socket = o->api_socket != NULL;
+		cfg.on_violation = term_restore;
+		rc = sandbox_enter(&cfg);
+	}
 	if (!rc)
 		rc = vm_start(vm);
 	if (!rc)
 		rc = loop_run(&loop, console_idle, &con);
 	term_restore();
 	api_destroy(&api);
+	if (target.fd_dir)
+		closedir(target.fd_dir);
 	loop_destroy(&loop);
 	if (timer >= 0)
 		close(timer);
@@ -225,7 +239,8 @@ int session_block_signals(void)
 	/*
 	 * Signals are read from a signalfd by the main loop; every thread
 	 * (vCPUs inherit this mask) keeps them blocked. The vCPU kick signal is
-	 * unblocked only in vCPU threads.
+	 * unblocked only in vCPU threads. SIGSYS is never blocked: the seccomp
+	 * filter's report (vmm/sandbox.c) depends on it.
 	 */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);

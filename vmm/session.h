@@ -4,6 +4,7 @@
 #define SHMVM_VMM_SESSION_H
 
 #include "vmm/options.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 /*
@@ -17,9 +18,13 @@ int session_block_signals(void);
  * Start @vm (built by vm_create()) and serve it until it stops: console on
  * stdio per @o, backends' hang-ups, mapped-file repairs, the control
  * socket, the signals of @sigfd. With @timeout_s, stop with VM_EXIT_TIMEOUT
- * after that many seconds. Returns 0 once the VM stopped (vm->exit_status
- * says why) or -errno if it could not be served.
+ * after that many seconds. Set-up ends here: once the loop, the terminal
+ * and the control socket are ready, and before the first vCPU starts, the
+ * process enters the sandbox of @sb (vmm/sandbox.h; the control socket and
+ * the terminal's restoring are filled in here). Returns 0 once the VM
+ * stopped (vm->exit_status says why) or -errno if it could not be served.
  */
-int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned int timeout_s) __must_check;
+int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned int timeout_s,
+		const struct sandbox_cfg *sb) __must_check;
 
 #endif

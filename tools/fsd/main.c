@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,15 +45,28 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* Keep only what a passthrough server needs: to act on any file as root would. */
+/*
+ * Keep only what a passthrough server needs to act on any file as its owner
+ * would (effective and permitted; the bounding, inheritable and ambient
+ * sets empty), and set no_new_privs: shmvm-fsd runs nothing. Files are
+ * created by shmvm-fsd itself and then given to the requesting uid/gid with
+ * fchown, so no CAP_SETUID/CAP_SETGID: its credentials never change.
+ */
 static int drop_capabilities(void)
 {
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_CHOWN, CAP_DAC_OVERRIDE,
-			  CAP_FOWNER, CAP_FSETID, CAP_MKNOD, CAP_SETGID, CAP_SETUID, CAP_DAC_READ_SEARCH,
+	capng_clear(CAPNG_SELECT_ALL);
+	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+			  CAP_CHOWN,        /* SETATTR uid/gid; new files given to the caller */
+			  CAP_DAC_OVERRIDE, /* open, write, search any file (the guest checks its users) */
+			  CAP_DAC_READ_SEARCH, /* LINK: linkat(AT_EMPTY_PATH) of a node's O_PATH fd */
+			  CAP_FOWNER,       /* SETATTR mode/times on files of others */
+			  CAP_FSETID,       /* keep set-id bits the guest set (chmod, write) */
+			  CAP_MKNOD,        /* MKNOD of device nodes */
 			  -1))
 		return -EINVAL;
-	return capng_apply(CAPNG_SELECT_BOTH) ? -EPERM : 0;
+	if (capng_apply(CAPNG_SELECT_ALL))
+		return -EPERM;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0;
 }
 
 int main(int argc, char **argv)

@@ -4,7 +4,7 @@
 
 SHMVM_PACKAGES=(
 	build-essential meson ninja-build pkg-config
-	check libcap-ng-dev libjson-c-dev
+	check libcap-ng-dev libseccomp-dev libjson-c-dev
 	clang libclang-rt-14-dev
 	qemu-system-x86 qemu-utils
 	busybox-static cpio xz-utils kmod
