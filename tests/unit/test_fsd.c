@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -954,6 +955,79 @@ static void slurp(const char *path, char *buf, size_t cap)
 	fclose(f);
 }
 
+/*
+ * Guest buffers in a mapping of a file the guest has since cut short (a DAX
+ * window page): no page behind them. A WRITE from there is refused with
+ * -EFAULT and writes nothing; a READ into there has its reply cut short;
+ * shmvm-fsd lives on and serves the next request.
+ */
+START_TEST(buffers_past_a_files_end)
+{
+	int mfd = memfd_create("window", MFD_CLOEXEC), err;
+	uint8_t *win, in[sizeof(struct fuse_in_header) + sizeof(struct fuse_write_in)];
+	char p[128], host[32];
+	struct iovec iv[2], ov[2];
+	struct fuse_out_header oh;
+	size_t n;
+
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(ftruncate(mfd, 2 * 4096), 0);
+	win = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert_ptr_ne(win, MAP_FAILED);
+	memset(win, 'W', 2 * 4096);
+	ck_assert_int_eq(ftruncate(mfd, 4096), 0); /* the second page has gone */
+
+	init_fs();
+	uint64_t node = lookup(FUSE_ROOT_ID, "hello.txt", &err);
+	ck_assert_int_eq(err, 0);
+	struct fuse_open_in oi = { .flags = O_RDWR };
+	ck_assert_int_eq(req(FUSE_OPEN, node, &oi, sizeof(oi)).error, 0);
+	uint64_t fh = ((struct fuse_open_out *)payload())->fh;
+
+	/* WRITE of 100 bytes whose data is in the missing page. */
+	struct fuse_in_header h = { .len = sizeof(in) + 100, .opcode = FUSE_WRITE,
+				    .unique = ++unique, .nodeid = node };
+	struct fuse_write_in wi = { .fh = fh, .offset = 0, .size = 100 };
+
+	memcpy(in, &h, sizeof(h));
+	memcpy(in + sizeof(h), &wi, sizeof(wi));
+	iv[0] = (struct iovec){ in, sizeof(in) };
+	iv[1] = (struct iovec){ win + 4096, 100 };
+	ov[0] = (struct iovec){ outbuf, sizeof(outbuf) };
+	n = fsd_handle(fs, iv, 2, ov, 1);
+	ck_assert_uint_eq(n, sizeof(oh));
+	memcpy(&oh, outbuf, sizeof(oh));
+	ck_assert_int_eq(oh.error, -EFAULT);
+	ck_assert_uint_eq(oh.unique, unique);
+	snprintf(p, sizeof(p), "%s/hello.txt", dir);
+	slurp(p, host, sizeof(host));
+	ck_assert_str_eq(host, "hello, guest\n");
+
+	/* READ whose reply lands in the missing page after its header. */
+	struct fuse_read_in ri = { .fh = fh, .offset = 0, .size = 13 };
+
+	h = (struct fuse_in_header){ .len = sizeof(h) + sizeof(ri), .opcode = FUSE_READ,
+				     .unique = ++unique, .nodeid = node };
+	memcpy(in, &h, sizeof(h));
+	memcpy(in + sizeof(h), &ri, sizeof(ri));
+	iv[0] = (struct iovec){ in, sizeof(h) + sizeof(ri) };
+	ov[0] = (struct iovec){ outbuf, sizeof(oh) };
+	ov[1] = (struct iovec){ win + 4096, 4096 };
+	ck_assert_uint_eq(fsd_handle(fs, iv, 1, ov, 2), sizeof(oh));
+
+	/* Both ways round once more, then a plain request: the server is fine. */
+	iv[0] = (struct iovec){ win + 4096, sizeof(h) };
+	ck_assert_uint_eq(fsd_handle(fs, iv, 1, ov, 1), 0); /* not even a header */
+	struct fuse_read_in ok = { .fh = fh, .offset = 7, .size = 100 };
+
+	oh = req(FUSE_READ, node, &ok, sizeof(ok));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert(!memcmp(payload(), "guest\n", 6));
+	munmap(win, 2 * 4096);
+	close(mfd);
+}
+END_TEST
+
 START_TEST(bad_names_every_op)
 {
 	static char long256[257], long300[300], long4k[4097];
@@ -1732,6 +1806,7 @@ static Suite *fsd_suite(void)
 	tcase_add_test(tc, short_and_lying_requests);
 	tcase_add_test(tc, dax_off_without_window);
 	tcase_add_test(tc, guest_o_direct_stays_in_the_guest);
+	tcase_add_test(tc, buffers_past_a_files_end);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dax");

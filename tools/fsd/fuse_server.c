@@ -13,6 +13,7 @@
 
 #include "tools/fsd/fuse_server.h"
 #include "tools/fsd/nodes.h"
+#include "util/guarded_copy.h"
 #include "util/log.h"
 
 #define FSD_MAX_WRITE (1u << 20)
@@ -43,6 +44,12 @@ int fsd_create(const struct fsd_opts *o, struct fsd **out)
 
 	if (!fs)
 		return -ENOMEM;
+	/* A guest buffer in a truncated file's mapping must not end the server. */
+	rc = guarded_copy_init();
+	if (rc) {
+		free(fs);
+		return rc;
+	}
 	fs->read_only = o->read_only;
 	fs->req = malloc(FSD_MAX_REQUEST);
 	fs->reply = malloc(FSD_MAX_WRITE + 4096);
@@ -900,28 +907,42 @@ static int dispatch(struct fsd *fs, struct req *r)
 	}
 }
 
+/*
+ * Guest buffers may lie in a DAX mapping whose file the guest has cut short
+ * since (util/guarded_copy.h): no page there, and a plain memcpy() would
+ * end shmvm-fsd with SIGBUS. Both directions copy with guarded_copy() and
+ * stop at the first buffer that faults, with *@faulted set.
+ */
+
 /* Copy up to @cap bytes out of @iov into @dst; returns bytes copied. */
-static size_t gather(uint8_t *dst, size_t cap, const struct iovec *iov, unsigned int n)
+static size_t gather(uint8_t *dst, size_t cap, const struct iovec *iov, unsigned int n, bool *faulted)
 {
 	size_t got = 0;
 
 	for (unsigned int i = 0; i < n && got < cap; i++) {
 		size_t k = MIN(iov[i].iov_len, cap - got);
 
-		memcpy(dst + got, iov[i].iov_base, k);
+		if (!guarded_copy(dst + got, iov[i].iov_base, k)) {
+			*faulted = true;
+			break;
+		}
 		got += k;
 	}
 	return got;
 }
 
-static size_t scatter(const struct iovec *iov, unsigned int n, const uint8_t *src, size_t len)
+static size_t scatter(const struct iovec *iov, unsigned int n, const uint8_t *src, size_t len,
+		      bool *faulted)
 {
 	size_t put_len = 0;
 
 	for (unsigned int i = 0; i < n && put_len < len; i++) {
 		size_t k = MIN(iov[i].iov_len, len - put_len);
 
-		memcpy(iov[i].iov_base, src + put_len, k);
+		if (!guarded_copy(iov[i].iov_base, src + put_len, k)) {
+			*faulted = true;
+			break;
+		}
 		put_len += k;
 	}
 	return put_len;
@@ -930,7 +951,8 @@ static size_t scatter(const struct iovec *iov, unsigned int n, const uint8_t *sr
 size_t fsd_handle(struct fsd *fs, const struct iovec *in, unsigned int nin, const struct iovec *out,
 		  unsigned int nout)
 {
-	size_t len = gather(fs->req, FSD_MAX_REQUEST, in, nin), room = 0;
+	bool faulted = false;
+	size_t len = gather(fs->req, FSD_MAX_REQUEST, in, nin, &faulted), room = 0, put;
 	struct fuse_out_header oh = { 0 };
 	struct req r;
 	int rc;
@@ -938,11 +960,21 @@ size_t fsd_handle(struct fsd *fs, const struct iovec *in, unsigned int nin, cons
 	for (unsigned int i = 0; i < nout; i++)
 		room += out[i].iov_len;
 	if (len < sizeof(r.h)) {
-		log_ratelimited(&fsd_rl, LOG_WARN, "fuse: request shorter than its header");
+		log_ratelimited(&fsd_rl, LOG_WARN, "fuse: request shorter than its header%s",
+				faulted ? " (its buffer has no page behind it)" : "");
 		return 0;
 	}
 	/* Our copy: the guest cannot change it while we look. */
 	memcpy(&r.h, fs->req, sizeof(r.h));
+	if (faulted) {
+		/* The header came through, the rest did not: refuse it, whatever it was. */
+		log_ratelimited(&fsd_rl, LOG_WARN,
+				"fuse: opcode %u: a request buffer has no page behind it "
+				"(a mapping past its file's end?); refused", r.h.opcode);
+		r.out_len = 0;
+		rc = -EFAULT;
+		goto reply;
+	}
 	r.arg = fs->req + sizeof(r.h);
 	r.arg_len = MIN(len, (size_t)r.h.len) - sizeof(r.h);
 	if (r.h.len < sizeof(r.h))
@@ -952,6 +984,7 @@ size_t fsd_handle(struct fsd *fs, const struct iovec *in, unsigned int nin, cons
 	r.out_cap = room > sizeof(oh) ? MIN(room - sizeof(oh), (size_t)FSD_MAX_WRITE + 4096 - sizeof(oh)) : 0;
 
 	rc = dispatch(fs, &r);
+reply:
 	if (r.h.opcode == FUSE_FORGET || r.h.opcode == FUSE_BATCH_FORGET)
 		return 0; /* no reply, ever */
 	if (room < sizeof(oh)) {
@@ -964,5 +997,11 @@ size_t fsd_handle(struct fsd *fs, const struct iovec *in, unsigned int nin, cons
 	oh.error = rc;
 	oh.unique = r.h.unique;
 	memcpy(fs->reply, &oh, sizeof(oh));
-	return scatter(out, nout, fs->reply, oh.len);
+	put = scatter(out, nout, fs->reply, oh.len, &faulted);
+	if (faulted)
+		log_ratelimited(&fsd_rl, LOG_WARN,
+				"fuse: opcode %u: a reply buffer has no page behind it "
+				"(a mapping past its file's end?); reply cut at %zu bytes",
+				r.h.opcode, put);
+	return put;
 }

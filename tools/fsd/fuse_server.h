@@ -32,6 +32,11 @@ struct fsd_opts {
 
 struct fsd;
 
+/*
+ * A server for @o->shared_dir. Installs the process's SIGBUS handler
+ * (util/guarded_copy.h): guest buffers are copied in and out with
+ * guarded_copy(), and one in a truncated file's mapping gets -EFAULT.
+ */
 int fsd_create(const struct fsd_opts *o, struct fsd **out) __must_check;
 void fsd_destroy(struct fsd *fs);
 
