@@ -18,8 +18,6 @@
 
 #define FSD_MAX_WRITE (1u << 20)
 #define FSD_MAX_REQUEST (FSD_MAX_WRITE + 4096)
-#define FSD_DEFAULT_INODES 65536
-#define FSD_DEFAULT_HANDLES 4096
 #define FSD_NAME_MAX 255
 
 struct fsd {

@@ -30,6 +30,10 @@ struct fsd_opts {
 	void *dax_opaque;
 };
 
+/* The node and handle tables' sizes where fsd_opts leave them 0. */
+#define FSD_DEFAULT_INODES 65536
+#define FSD_DEFAULT_HANDLES 4096
+
 struct fsd;
 
 /*

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,34 @@ static int drop_capabilities(void)
 	if (capng_apply(CAPNG_SELECT_ALL))
 		return -EPERM;
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0;
+}
+
+/*
+ * Each node the guest holds is an O_PATH descriptor here and each open file
+ * one more, up to the tables' sizes; the vhost-user side needs some more
+ * (memory regions, eventfds). The usual soft limit of 1024 ran out when a
+ * guest read a directory of a thousand files: its lookups failed with
+ * EMFILE. Raise the soft limit to what the tables can use, and the hard
+ * limit too where this process may (CAP_SYS_RESOURCE, before it is dropped).
+ */
+#define FSD_FD_SLACK 1024
+
+static void raise_fd_limit(void)
+{
+	const rlim_t want = FSD_DEFAULT_INODES + FSD_DEFAULT_HANDLES + FSD_FD_SLACK;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want && !setrlimit(RLIMIT_NOFILE, &(struct rlimit){ want, want }))
+		return;
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) && getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < want)
+		log_warn("open-file limit %llu is below the %llu the node and handle tables can use: "
+			 "a guest holding more files gets EMFILE (raise the hard limit, ulimit -Hn)",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 int main(int argc, char **argv)
@@ -199,6 +228,7 @@ int main(int argc, char **argv)
 		fsd_destroy(fs);
 		return 1;
 	}
+	raise_fd_limit();
 	if (drop_capabilities())
 		log_warn("cannot drop capabilities; running with those it has");
 	log_info("serving %s on %s (tag %s, %llu request queues, DAX window %llu MiB)", dir, sock, tag,
