@@ -205,6 +205,20 @@ static enum status_action common_set_status(struct virtio_common *vc, uint8_t v)
 	return ACT_NONE;
 }
 
+/*
+ * A vector the MSI-X table does not have cannot be mapped: the device
+ * stores (and the driver reads back) NO_VECTOR, which is how a driver
+ * learns its choice failed (virtio 1.2, 4.1.5.1.2).
+ */
+static uint16_t mapped_vector(const struct virtio_common *vc, uint64_t v)
+{
+	if (!vc->nr_vectors || v == VIRTIO_NO_VECTOR || v < vc->nr_vectors)
+		return (uint16_t)v;
+	log_ratelimited(&common_rl, LOG_WARN, "virtio: MSI-X vector %llu past the table's %u: not mapped",
+			(unsigned long long)v, vc->nr_vectors);
+	return VIRTIO_NO_VECTOR;
+}
+
 void virtio_common_write(struct virtio_common *vc, uint64_t off, const void *data, uint32_t len)
 {
 	enum status_action act = ACT_NONE;
@@ -244,7 +258,7 @@ void virtio_common_write(struct virtio_common *vc, uint64_t off, const void *dat
 		}
 		break;
 	case VIRTIO_PCI_COMMON_MSIX:
-		vc->msix_config = (uint16_t)v;
+		vc->msix_config = mapped_vector(vc, v);
 		vec_queue = -1;
 		vec = vc->msix_config;
 		break;
@@ -266,7 +280,7 @@ void virtio_common_write(struct virtio_common *vc, uint64_t off, const void *dat
 	case VIRTIO_PCI_COMMON_Q_MSIX:
 		if (!q)
 			break;
-		q->msix_vector = (uint16_t)v;
+		q->msix_vector = mapped_vector(vc, v);
 		vec_queue = vc->queue_select;
 		vec = q->msix_vector;
 		break;

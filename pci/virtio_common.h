@@ -51,6 +51,12 @@ struct virtio_common {
 	uint8_t generation;
 	uint16_t queue_select;
 	uint16_t num_queues;
+	/*
+	 * The MSI-X table's size, set by the transport after init: a vector
+	 * past it is not mapped and reads back as VIRTIO_NO_VECTOR, as the
+	 * driver checks (0: any vector is taken as written).
+	 */
+	uint16_t nr_vectors;
 	struct virtio_queue_cfg queues[VIRTIO_MAX_QUEUES];
 };
 

@@ -195,6 +195,7 @@ int virtio_pci_init(struct virtio_pci *vp, const struct virtio_pci_params *p)
 	if (rc)
 		return rc;
 	nvec = (uint16_t)(p->num_queues + 1);
+	vp->common.nr_vectors = nvec;
 	rc = msix_init(&vp->msix, nvec, p->msix_ops, p->opaque);
 	if (rc)
 		goto err_common;

@@ -227,6 +227,30 @@ START_TEST(bad_accesses)
 }
 END_TEST
 
+/* Vectors past the MSI-X table read back as NO_VECTOR; the device is told so. */
+START_TEST(vectors_past_the_table)
+{
+	vc.nr_vectors = 3;
+	wr(VIRTIO_PCI_COMMON_MSIX, 2, 2);
+	ck_assert_uint_eq(rd(VIRTIO_PCI_COMMON_MSIX, 2), 2);
+	wr(VIRTIO_PCI_COMMON_MSIX, 2, 3);
+	ck_assert_uint_eq(rd(VIRTIO_PCI_COMMON_MSIX, 2), VIRTIO_NO_VECTOR);
+	ck_assert_int_eq(dev.last_vec_queue, -1);
+	ck_assert_uint_eq(dev.last_vec, VIRTIO_NO_VECTOR);
+	wr(VIRTIO_PCI_COMMON_Q_SELECT, 2, 1);
+	for (uint32_t v = 3; v < 0x10000; v += 0x7ff) {
+		wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, v);
+		ck_assert_uint_eq(rd(VIRTIO_PCI_COMMON_Q_MSIX, 2), VIRTIO_NO_VECTOR);
+		ck_assert_int_eq(dev.last_vec_queue, 1);
+		ck_assert_uint_eq(dev.last_vec, VIRTIO_NO_VECTOR);
+	}
+	wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, 0xfffe);
+	ck_assert_uint_eq(rd(VIRTIO_PCI_COMMON_Q_MSIX, 2), VIRTIO_NO_VECTOR);
+	wr(VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+	ck_assert_uint_eq(rd(VIRTIO_PCI_COMMON_Q_MSIX, 2), 1);
+}
+END_TEST
+
 static Suite *virtio_common_suite(void)
 {
 	Suite *s = suite_create("virtio_common");
@@ -240,6 +264,7 @@ static Suite *virtio_common_suite(void)
 	tcase_add_test(tc, reset_clears);
 	tcase_add_test(tc, needs_reset_and_generation);
 	tcase_add_test(tc, bad_accesses);
+	tcase_add_test(tc, vectors_past_the_table);
 	suite_add_tcase(s, tc);
 	return s;
 }
