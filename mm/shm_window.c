@@ -14,6 +14,8 @@
 static struct log_ratelimit map_rl = LOG_RATELIMIT_INIT;
 static struct log_ratelimit access_rl = LOG_RATELIMIT_INIT;
 static struct log_ratelimit eof_rl = LOG_RATELIMIT_INIT;
+/* The guest places the window (BAR 2): over RAM, say, at will and in a loop. */
+static struct log_ratelimit move_rl = LOG_RATELIMIT_INIT;
 
 const char *shm_strategy_name(enum shm_strategy s)
 {
@@ -411,16 +413,17 @@ void shm_window_set_gpa(struct shm_window *w, uint64_t gpa)
 		goto out;
 	if (w->strategy == SHM_STRATEGY_WINDOW) {
 		if (memslot_add(w->slots, gpa, w->size, w->hva, 0, &w->window_slot)) {
-			log_err("%s: cannot give the window a memory slot at %#llx", w->name,
-				(unsigned long long)gpa);
+			log_ratelimited(&move_rl, LOG_ERR, "%s: cannot give the window a memory slot at %#llx",
+					w->name, (unsigned long long)gpa);
 			w->window_slot = SHM_NO_SLOT;
 		}
 		goto out;
 	}
 	for (size_t i = 0; i < w->nr_maps; i++)
 		if (slot_add(w, &w->maps[i]))
-			log_err("%s: cannot move the mapping at %#llx to %#llx", w->name,
-				(unsigned long long)w->maps[i].off, (unsigned long long)(gpa + w->maps[i].off));
+			log_ratelimited(&move_rl, LOG_ERR, "%s: cannot move the mapping at %#llx to %#llx",
+					w->name, (unsigned long long)w->maps[i].off,
+					(unsigned long long)(gpa + w->maps[i].off));
 out:
 	pthread_mutex_unlock(&w->lock);
 }

@@ -18,6 +18,8 @@
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 #define KVM_TSS_ADDR 0xfffbd000ULL
 
+static struct log_ratelimit memslot_rl = LOG_RATELIMIT_INIT;
+
 static int kvm_set_memslot(void *opaque, uint32_t slot, uint32_t flags, uint64_t gpa,
 			   uint64_t size, void *hva)
 {
@@ -29,8 +31,14 @@ static int kvm_set_memslot(void *opaque, uint32_t slot, uint32_t flags, uint64_t
 		.memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
-	long rc = kvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
+	/*
+	 * The guest can make this fail at will (a shared-memory BAR moved over
+	 * RAM, in a loop): rate-limited, and the caller says what it was for.
+	 */
+	long rc = kvm_ioctl_quiet(vm->fd, KVM_SET_USER_MEMORY_REGION, (unsigned long)(uintptr_t)&r);
 
+	if (rc < 0)
+		log_ratelimited(&memslot_rl, LOG_ERR, "KVM_SET_USER_MEMORY_REGION: %s", strerror((int)-rc));
 	return rc < 0 ? (int)rc : 0;
 }
 

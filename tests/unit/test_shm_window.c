@@ -12,6 +12,7 @@
 
 #include "check_main.h"
 #include "mm/shm_window.h"
+#include "util/log.h"
 
 #define NSLOTS 64
 #define GPA 0x100000000ULL
@@ -371,6 +372,48 @@ START_TEST(slot_follows_window_moves)
 	ck_assert_uint_eq(shm_window_count(&w), 1);
 	shm_window_set_gpa(&w, GPA);
 	ck_assert_uint_eq(live_slots_at(GPA + PAGE, PAGE, 0), 1);
+}
+END_TEST
+
+static unsigned int log_lines;
+
+static void count_lines(enum log_level level, const char *msg, void *opaque)
+{
+	(void)level, (void)msg, (void)opaque;
+	log_lines++;
+}
+
+/*
+ * A hostile guest moves the BAR over RAM (KVM refuses the slots) and back,
+ * a hundred times: each move back restores the slots, and the log stays a
+ * few lines (tests/boot/hostile-guest.sh does this to a live VM).
+ */
+START_TEST(refused_moves_log_bounded)
+{
+	enum shm_strategy s = _i ? SHM_STRATEGY_WINDOW : SHM_STRATEGY_SLOT;
+
+	window(s, 4 * MiB);
+	ck_assert_int_eq(map(0, PAGE, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(map(2 * PAGE, PAGE, 0, 0), 0);
+	shm_window_set_gpa(&w, GPA);
+	log_lines = 0;
+	log_set_sink(count_lines, NULL);
+	for (int i = 0; i < 100; i++) {
+		fail_next = -EEXIST; /* the first slot at the new place: as over RAM */
+		shm_window_set_gpa(&w, 2 * GPA);
+		shm_window_set_gpa(&w, GPA);
+	}
+	log_set_sink(NULL, NULL);
+	ck_assert_uint_le(log_lines, 12); /* one burst, then a summary at most */
+	if (s == SHM_STRATEGY_SLOT) {
+		ck_assert_uint_eq(live_slots_at(GPA, PAGE, 0), 1);
+		ck_assert_uint_eq(live_slots_at(GPA + 2 * PAGE, PAGE, MEMSLOT_F_READONLY), 1);
+		ck_assert_uint_eq(memslot_count(&slots), 2);
+	} else {
+		ck_assert_uint_eq(live_slots_at(GPA, 4 * MiB, 0), 1);
+		ck_assert_uint_eq(memslot_count(&slots), 1);
+	}
+	ck_assert_uint_eq(shm_window_count(&w), 2);
 }
 END_TEST
 
@@ -792,6 +835,7 @@ static Suite *shm_window_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, slot_data_both_ways);
 	tcase_add_test(tc, slot_follows_window_moves);
+	tcase_add_loop_test(tc, refused_moves_log_bounded, 0, 2);
 	tcase_add_test(tc, window_one_slot);
 	tcase_add_test(tc, access_holes_and_readonly);
 	tcase_add_test(tc, many_cycles_leave_nothing);
