@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "util/guarded_copy.h"
 #include "util/log.h"
 #include "vhost/virtq.h"
 
@@ -71,7 +72,13 @@ static int walk_indirect(struct vq *q, struct vq_elem *e, uint64_t addr, uint32_
 	for (;;) {
 		struct vring_desc d;
 
-		memcpy(&d, (const void *)&table[i], sizeof(d)); /* copy, then check our copy */
+		/*
+		 * Copy, then check our copy. Unlike the rings, which the frontend
+		 * keeps in RAM, a table may lie in a shared-memory mapping whose
+		 * file was cut short: guarded (util/guarded_copy.h).
+		 */
+		if (!guarded_copy(&d, (const void *)&table[i], sizeof(d)))
+			return vq_break(q, "indirect table has no page behind it");
 		if (d.flags & VRING_DESC_F_INDIRECT)
 			return vq_break(q, "nested indirect table");
 		if (add_buffer(q, e, d.addr, d.len, d.flags & VRING_DESC_F_WRITE))

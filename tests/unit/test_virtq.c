@@ -5,7 +5,10 @@
 #include <linux/virtio_ring.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "util/guarded_copy.h"
 #include "vhost/virtq.h"
 
 #include "check_main.h"
@@ -19,13 +22,19 @@
 #define IND_GPA 0x3000
 #define BUF_GPA 0x10000
 
-static uint8_t *mem;
+/* A second region, as a shared-memory mapping would give a backend: two pages of a file. */
+#define CUT_GPA 0x40000000ULL
+#define CUT_SIZE 0x2000
+
+static uint8_t *mem, *cut;
 static struct vq q;
 static struct vq_elem e;
 
 static void *xlate(void *opaque, uint64_t gpa, uint64_t len)
 {
 	(void)opaque;
+	if (cut && gpa >= CUT_GPA && gpa - CUT_GPA < CUT_SIZE && len <= CUT_SIZE - (gpa - CUT_GPA))
+		return cut + (gpa - CUT_GPA);
 	if (gpa >= MEM || len > MEM - gpa)
 		return NULL;
 	return mem + gpa;
@@ -112,6 +121,36 @@ static void expect_broken(void)
 	ck_assert(q.broken);
 	ck_assert_int_eq(vq_pop(&q, &e), -EIO);
 }
+
+/*
+ * An indirect table in a mapping whose file was then cut short (a DAX page
+ * the guest truncated): reading it must break the queue, not raise SIGBUS.
+ */
+START_TEST(indirect_table_past_a_files_end)
+{
+	int fd = memfd_create("cut", MFD_CLOEXEC);
+	struct vring_desc *t;
+
+	ck_assert_int_eq(guarded_copy_init(), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, CUT_SIZE), 0);
+	cut = mmap(NULL, CUT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ck_assert_ptr_ne(cut, MAP_FAILED);
+	t = (struct vring_desc *)(cut + 0x1000);
+	t[0] = (struct vring_desc){ BUF_GPA, 40, 0, 0 };
+	*desc(0) = (struct vring_desc){ CUT_GPA + 0x1000, 16, VRING_DESC_F_INDIRECT, 0 };
+	*desc(1) = (struct vring_desc){ CUT_GPA + 0x1000, 16, VRING_DESC_F_INDIRECT, 0 };
+	publish(0);
+	ck_assert_int_eq(vq_pop(&q, &e), 1); /* the page is there */
+	ck_assert_uint_eq(e.in_num, 1);
+	ck_assert_int_eq(ftruncate(fd, 0x1000), 0); /* now it is not */
+	publish(1);
+	expect_broken();
+	munmap(cut, CUT_SIZE);
+	cut = NULL;
+	close(fd);
+}
+END_TEST
 
 START_TEST(outside_memory)
 {
@@ -242,6 +281,7 @@ static Suite *virtq_suite(void)
 	tcase_add_test(tc, head_beyond_queue);
 	tcase_add_test(tc, nested_indirect);
 	tcase_add_test(tc, indirect_loop_and_bad_length);
+	tcase_add_test(tc, indirect_table_past_a_files_end);
 	tcase_add_test(tc, readable_after_writable);
 	tcase_add_test(tc, avail_index_jump);
 	suite_add_tcase(s, tc);
