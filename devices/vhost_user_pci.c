@@ -106,13 +106,14 @@ static void stop_rings(struct vhost_user_dev *d)
 	for (unsigned int q = 0; q < d->cfg.queues; q++) {
 		uint32_t base;
 
-		if (d->started && d->kick[q] >= 0 && !d->fe.broken && !vu_frontend_has(&d->fe, VU_PF_RESET_DEVICE))
+		if (d->started && d->kick[q] >= 0 && !vu_frontend_broken(&d->fe) &&
+		    !vu_frontend_has(&d->fe, VU_PF_RESET_DEVICE))
 			(void)!vu_frontend_stop_ring(&d->fe, q, &base);
 		if (d->kick[q] >= 0 && d->bar_addr != PCI_BAR_UNMAPPED)
 			d->hv.ioeventfd(d->hv.opaque, d->kick[q], virtio_pci_notify_addr(d->bar_addr, q), 2,
 					false);
 	}
-	if (d->started && !d->fe.broken && vu_frontend_has(&d->fe, VU_PF_RESET_DEVICE))
+	if (d->started && !vu_frontend_broken(&d->fe) && vu_frontend_has(&d->fe, VU_PF_RESET_DEVICE))
 		(void)!vu_frontend_reset_device(&d->fe);
 	d->started = false;
 	rebind_all(d); /* unbinds every irqfd */

@@ -42,9 +42,26 @@ static uint64_t offered_protocol_features(const struct vu_backend *b)
 	return pf & ~b->ops->withheld_protocol_features;
 }
 
+/*
+ * Any thread: the dispatch thread writes protocol_features, a thread asking
+ * vu_backend_shmem_map() reads them (backend.h, "Threads").
+ */
 static bool has_pf(const struct vu_backend *b, enum vu_protocol_feature f)
 {
-	return b->protocol_features & (1ULL << f);
+	return __atomic_load_n(&b->protocol_features, __ATOMIC_ACQUIRE) & (1ULL << f);
+}
+
+/* The dispatch thread only: a new backend channel (-1: none), never under a request's feet. */
+static void set_req_fd(struct vu_backend *b, int fd)
+{
+	/* Wake a request waiting for its ack on the old one, then wait for it to leave. */
+	if (b->req_fd >= 0)
+		shutdown(b->req_fd, SHUT_RDWR);
+	pthread_mutex_lock(&b->req_lock);
+	if (b->req_fd >= 0)
+		close(b->req_fd);
+	__atomic_store_n(&b->req_fd, fd, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&b->req_lock);
 }
 
 /* ---- memory ---- */
@@ -225,7 +242,7 @@ static int set_mem_table(struct vu_backend *b, struct vu_msg *m)
 	/* The new table is in place before the old one goes. */
 	unmap_regions(b->regions, b->nregions);
 	memcpy(b->regions, n, mem.nregions * sizeof(*n));
-	b->nregions = mem.nregions;
+	__atomic_store_n(&b->nregions, mem.nregions, __ATOMIC_RELAXED);
 	return 0;
 err:
 	unmap_regions(n, i);
@@ -255,7 +272,7 @@ static int add_mem_reg(struct vu_backend *b, struct vu_msg *m)
 		return rc;
 	memmove(&b->regions[at + 1], &b->regions[at], (b->nregions - at) * sizeof(n));
 	b->regions[at] = n;
-	b->nregions++;
+	__atomic_store_n(&b->nregions, b->nregions + 1, __ATOMIC_RELAXED); /* backend.h, "Threads" */
 	return 0;
 }
 
@@ -273,7 +290,7 @@ static int rem_mem_reg(struct vu_backend *b, struct vu_msg *m)
 		return -ENOENT;
 	unmap_region(&b->regions[at]);
 	memmove(&b->regions[at], &b->regions[at + 1], (b->nregions - at - 1) * sizeof(*b->regions));
-	b->nregions--;
+	__atomic_store_n(&b->nregions, b->nregions - 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -376,13 +393,14 @@ bool vu_backend_yield(struct vu_backend *b, unsigned int i)
 {
 	struct vu_backend_queue *q = &b->q[i];
 
-	if (!b->map_announced || i >= VU_BACKEND_MAX_QUEUES || !q->started || q->kick_fd < 0)
+	if (!__atomic_load_n(&b->map_announced, __ATOMIC_RELAXED) || i >= VU_BACKEND_MAX_QUEUES ||
+	    !q->started || q->kick_fd < 0)
 		return false;
 	/*
 	 * Serve the queue again in a later round: the ADD_MEM_REG, written before
 	 * the map was answered, is already readable and goes first.
 	 */
-	b->map_announced = false;
+	__atomic_store_n(&b->map_announced, false, __ATOMIC_RELAXED);
 	if (eventfd_write(q->kick_fd, 1) < 0) {
 		log_ratelimited(&be_rl, LOG_WARN, "queue %u: kick eventfd: %s", i, strerror(errno));
 		return false;
@@ -458,7 +476,7 @@ static int handle(struct vu_backend *b, struct vu_msg *m, bool *replied)
 	case VU_SET_PROTOCOL_FEATURES:
 		if (m->payload.u64 & ~offered_protocol_features(b))
 			return -EINVAL;
-		b->protocol_features = m->payload.u64;
+		__atomic_store_n(&b->protocol_features, m->payload.u64, __ATOMIC_RELEASE);
 		return 0;
 	case VU_SET_OWNER:
 		return 0;
@@ -564,9 +582,7 @@ static int handle(struct vu_backend *b, struct vu_msg *m, bool *replied)
 		return reply(b, req, &c, sizeof(c));
 	}
 	case VU_SET_BACKEND_REQ_FD:
-		if (b->req_fd >= 0)
-			close(b->req_fd);
-		b->req_fd = m->fds[0];
+		set_req_fd(b, m->fds[0]);
 		m->nfds = 0;
 		return 0;
 	default:
@@ -578,14 +594,13 @@ static void disconnect(struct vu_backend *b)
 {
 	device_reset(b);
 	unmap_regions(b->regions, b->nregions);
-	b->nregions = 0;
-	if (b->req_fd >= 0)
-		close(b->req_fd);
-	b->req_fd = -1;
+	__atomic_store_n(&b->nregions, 0, __ATOMIC_RELAXED);
+	set_req_fd(b, -1);
 	if (b->conn_fd >= 0)
 		close(b->conn_fd);
 	b->conn_fd = -1;
-	b->features = b->protocol_features = 0;
+	b->features = 0;
+	__atomic_store_n(&b->protocol_features, 0, __ATOMIC_RELEASE);
 }
 
 static int on_message(struct vu_backend *b)
@@ -594,7 +609,8 @@ static int on_message(struct vu_backend *b)
 	bool replied;
 	int rc = vu_msg_recv(b->conn_fd, &m, 5000);
 
-	b->map_announced = false; /* the frontend's ADD_MEM_REG came before this, if at all */
+	/* The frontend's ADD_MEM_REG came before this, if at all. */
+	__atomic_store_n(&b->map_announced, false, __ATOMIC_RELAXED);
 
 	if (rc <= 0) {
 		if (rc < 0)
@@ -781,10 +797,15 @@ static int backend_request(struct vu_backend *b, uint32_t req, const struct vu_m
 	struct vu_msg m;
 	int rc;
 
-	if (b->req_fd < 0 || !has_pf(b, VU_PF_BACKEND_REQ) || !has_pf(b, VU_PF_SHMEM) ||
+	if (!has_pf(b, VU_PF_BACKEND_REQ) || !has_pf(b, VU_PF_SHMEM) ||
 	    (fd >= 0 && !has_pf(b, VU_PF_BACKEND_SEND_FD)))
 		return -EOPNOTSUPP;
+	/* req_lock: the dispatch thread replaces or closes req_fd only under it (set_req_fd()). */
 	pthread_mutex_lock(&b->req_lock);
+	if (b->req_fd < 0) {
+		pthread_mutex_unlock(&b->req_lock);
+		return -EOPNOTSUPP;
+	}
 	rc = vu_msg_send(b->req_fd, req, VU_VERSION | (ack ? VU_FLAG_NEED_REPLY : 0), mm, sizeof(*mm),
 			 fd >= 0 ? &fd : NULL, fd >= 0);
 	if (!rc && ack) {
@@ -814,7 +835,7 @@ int vu_backend_shmem_map(struct vu_backend *b, uint8_t shmid, uint64_t fd_offset
 
 	/* The frontend announced the mapping on the main socket before it answered. */
 	if (!rc && has_pf(b, VU_PF_CONFIGURE_MEM_SLOTS))
-		b->map_announced = true;
+		__atomic_store_n(&b->map_announced, true, __ATOMIC_RELAXED);
 	return rc;
 }
 

@@ -29,6 +29,14 @@
  * holds between poll rounds, not inside one: a queue_kick handler that keeps
  * popping after its own SHMEM_MAP was answered could meet such a request
  * before the next round, so it asks vu_backend_yield() between requests.
+ *
+ * Threads: everything belongs to the thread that dispatches, except that
+ * vu_backend_shmem_map() and vu_backend_shmem_unmap() may be called from
+ * any thread (req_lock orders them; the dispatch thread replaces or closes
+ * req_fd only under it, after a shutdown() that wakes a waiting request).
+ * Other threads may read protocol_features, req_fd (acquire) and nregions
+ * (relaxed: a count, not the table) with __atomic_load_n; the dispatch
+ * thread stores them atomically.
  */
 #ifndef SHMVM_VHOST_BACKEND_H
 #define SHMVM_VHOST_BACKEND_H

@@ -12,6 +12,12 @@
 #include "vhost/frontend.h"
 #include "vhost/sock.h"
 
+/* broken: written under @lock (fail()), @send_lock (close) or neither (the device's backend channel). */
+bool vu_frontend_broken(const struct vu_frontend *f)
+{
+	return __atomic_load_n(&f->broken, __ATOMIC_RELAXED);
+}
+
 bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf)
 {
 	return f->protocol_features & (1ULL << pf);
@@ -26,7 +32,7 @@ static int fail(struct vu_frontend *f, uint32_t req, const char *what, int rc)
 {
 	log_err("vhost-user %s: %s %s: %s", vu_frontend_name(f),
 		vu_msg_name(VU_DIR_FRONTEND_REQ, req), what, strerror(-rc));
-	f->broken = true;
+	__atomic_store_n(&f->broken, true, __ATOMIC_RELAXED);
 	return rc;
 }
 
@@ -88,7 +94,7 @@ static int request(struct vu_frontend *f, uint32_t req, const void *payload, uin
 	struct vu_msg local;
 	int rc;
 
-	if (f->broken)
+	if (vu_frontend_broken(f))
 		return -EIO;
 	rc = send_whole(f, req, VU_VERSION | (ack ? VU_FLAG_NEED_REPLY : 0), payload, size, fds,
 			nfds);

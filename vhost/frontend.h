@@ -39,6 +39,11 @@ struct vu_frontend {
 	uint64_t features;          /* what the backend offers (GET_FEATURES) */
 	uint64_t protocol_features; /* negotiated */
 	uint64_t queue_num;         /* GET_QUEUE_NUM, when MQ was negotiated */
+	/*
+	 * Set by whichever thread meets the error, under either lock or none:
+	 * only ever accessed with __atomic (relaxed: a flag, it publishes no
+	 * other data); read it with vu_frontend_broken().
+	 */
 	bool broken;
 };
 
@@ -69,6 +74,8 @@ void vu_frontend_close(struct vu_frontend *f);
 /* The socket's path, the adopted socket's name, or "fd N": for log lines. */
 const char *vu_frontend_name(const struct vu_frontend *f);
 bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf);
+/* A protocol error or a hang-up happened: every request fails with -EIO. Any thread. */
+bool vu_frontend_broken(const struct vu_frontend *f);
 
 int vu_frontend_set_features(struct vu_frontend *f, uint64_t features) __must_check;
 int vu_frontend_get_config(struct vu_frontend *f, uint32_t off, void *buf, uint32_t len) __must_check;

@@ -16,6 +16,9 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#ifdef SHMVM_SANITIZERS
+#include <sanitizer/common_interface_defs.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,7 +439,17 @@ static int drop_everywhere(void)
 
 int sandbox_enter(const struct sandbox_cfg *cfg)
 {
-	int rc = drop_everywhere();
+	int rc;
+
+#ifdef SHMVM_SANITIZERS
+	/*
+	 * The runtimes' own preparation: ThreadSanitizer stops its background
+	 * thread, which blocks every signal and so could never drop its
+	 * capabilities below; the others cache /proc/self/maps.
+	 */
+	__sanitizer_sandbox_on_notify(NULL);
+#endif
+	rc = drop_everywhere();
 
 	if (rc || !cfg->seccomp)
 		return rc;

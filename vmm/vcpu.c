@@ -278,7 +278,8 @@ static void *vcpu_thread(void *arg)
 
 		if (rc < 0) {
 			if (rc == -EINTR || rc == -EAGAIN) {
-				v->run->immediate_exit = 0;
+				/* vcpu_kick() writes it from other threads. */
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				continue;
 			}
 			if (rc == -EFAULT) {
@@ -314,18 +315,21 @@ int vcpu_start(struct vcpu *v)
 	rc = pthread_create(&v->thread, NULL, vcpu_thread, v);
 	if (rc)
 		return -rc;
-	v->started = true;
+	/* Any vCPU thread may kick this one from now on (vm_request_stop()): v->thread is set. */
+	__atomic_store_n(&v->started, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
 void vcpu_kick(struct vcpu *v)
 {
-	if (!v->started)
+	if (!__atomic_load_n(&v->started, __ATOMIC_ACQUIRE))
 		return;
 	/*
 	 * immediate_exit closes the race with a thread about to enter KVM_RUN;
-	 * the signal interrupts one already inside.
+	 * the signal interrupts one already inside. (ThreadSanitizer runs the
+	 * handler later, at the thread's next interceptor; the kernel still
+	 * delivers the signal at once, so KVM_RUN still returns -EINTR.)
 	 */
-	v->run->immediate_exit = 1;
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }

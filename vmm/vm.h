@@ -39,7 +39,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool started;
+	bool started; /* set once by vcpu_start(), read by other vCPUs' kicks: __atomic */
 	uint64_t eof_pages_seen; /* vm_shm_repair()'s total at this vCPU's last EFAULT */
 };
 

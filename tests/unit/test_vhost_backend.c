@@ -23,6 +23,7 @@
 #include "vhost/frontend.h"
 #include "vhost/sock.h"
 
+#include "backend_loop.h"
 #include "check_main.h"
 
 #define MEM (4u << 20)
@@ -94,12 +95,24 @@ static struct vu_backend be;
 static struct echo_dev dev;
 static char path[108];
 static pthread_t thread;
+static pthread_mutex_t be_lock = PTHREAD_MUTEX_INITIALIZER; /* held to look into be (backend_loop.h) */
 
 static void *backend_thread(void *arg)
 {
 	(void)arg;
-	(void)!vu_backend_run(&be);
+	(void)!backend_loop_run(&be, &be_lock);
 	return NULL;
+}
+
+/* The backend's region count, from the test's thread. */
+static size_t be_nregions(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&be_lock);
+	n = be.nregions;
+	pthread_mutex_unlock(&be_lock);
+	return n;
 }
 
 static void setup(void)
@@ -309,9 +322,14 @@ static int64_t mem_reg(struct vu_frontend *f, uint32_t req, uint64_t gpa, uint64
 /* The byte @gpa translates to in the backend; -1 if [@gpa, @gpa + @len) does not translate. */
 static int byte_at(uint64_t gpa, uint64_t len)
 {
-	const uint8_t *p = vu_gpa_to_va(&be, gpa, len);
+	const uint8_t *p;
+	int v;
 
-	return p ? *p : -1;
+	pthread_mutex_lock(&be_lock);
+	p = vu_gpa_to_va(&be, gpa, len);
+	v = p ? *p : -1;
+	pthread_mutex_unlock(&be_lock);
+	return v;
 }
 
 static void connect_mem_slots(struct vu_frontend *f)
@@ -392,7 +410,7 @@ START_TEST(add_and_remove)
 	/* Its range is free again. */
 	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, G, 4 * PG, 0, fd), 0);
 	ck_assert_int_eq(byte_at(G, 1), 1);
-	ck_assert_uint_eq(be.nregions, 4);
+	ck_assert_uint_eq(be_nregions(), 4);
 	vu_frontend_close(&f);
 	close(fd);
 }
@@ -451,9 +469,11 @@ START_TEST(table_grows_sorted)
 		k = (i * 37) % N;
 		ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, (2 * k + 1) * PG, PG, k * PG, fd), 0);
 	}
-	ck_assert_uint_eq(be.nregions, N);
+	ck_assert_uint_eq(be_nregions(), N);
+	pthread_mutex_lock(&be_lock);
 	for (i = 1; i < be.nregions; i++)
 		ck_assert_uint_lt(be.regions[i - 1].gpa, be.regions[i].gpa);
+	pthread_mutex_unlock(&be_lock);
 	for (k = 0; k < N; k++) {
 		ck_assert_int_eq(byte_at((2 * k + 1) * PG, 1), (uint8_t)(k + 1));
 		ck_assert_int_eq(byte_at((2 * k + 2) * PG - 1, 1), (uint8_t)(k + 1));
@@ -463,14 +483,14 @@ START_TEST(table_grows_sorted)
 	/* Remove every other one. */
 	for (k = 0; k < N; k += 2)
 		ck_assert_int_eq(mem_reg(&f, VU_REM_MEM_REG, (2 * k + 1) * PG, PG, 0, -1), 0);
-	ck_assert_uint_eq(be.nregions, N / 2);
+	ck_assert_uint_eq(be_nregions(), N / 2);
 	for (k = 0; k < N; k++)
 		ck_assert_int_eq(byte_at((2 * k + 1) * PG + 5, 1), k % 2 ? (uint8_t)(k + 1) : -1);
 	/* SET_MEM_TABLE replaces the lot. */
 	ram = (struct vu_region){ .guest_phys_addr = 0, .memory_size = PG, .userspace_addr = 0x1000,
 				  .mmap_offset = 9 * PG };
 	ck_assert_int_eq(vu_frontend_set_mem_table(&f, &ram, &fd, 1), 0);
-	ck_assert_uint_eq(be.nregions, 1);
+	ck_assert_uint_eq(be_nregions(), 1);
 	ck_assert_int_eq(byte_at(0, PG), 10);
 	ck_assert_int_eq(byte_at(3 * PG, 1), -1);
 	vu_frontend_close(&f);
@@ -489,7 +509,7 @@ START_TEST(mem_slots_need_negotiation)
 	ck_assert_int_eq(vu_msg_send(f.sock, VU_SET_PROTOCOL_FEATURES, VU_VERSION, &pf, 8, NULL, 0),
 			 0);
 	ck_assert_int_eq(mem_reg(&f, VU_ADD_MEM_REG, 0, PG, 0, fd), -EOPNOTSUPP);
-	ck_assert_uint_eq(be.nregions, 0);
+	ck_assert_uint_eq(be_nregions(), 0);
 	vu_frontend_close(&f);
 	close(fd);
 }

@@ -90,8 +90,11 @@ static void *fake_run(void *arg)
 			vu_msg_close_fds(&m);
 			break;
 		}
-		if (f->nreq < 64)
-			f->requests[f->nreq++] = req;
+		/* The test's thread polls nreq: the request is in place before the count says so. */
+		if (f->nreq < 64) {
+			f->requests[f->nreq] = req;
+			__atomic_store_n(&f->nreq, f->nreq + 1, __ATOMIC_RELEASE);
+		}
 		switch (req) {
 		case VU_GET_FEATURES:
 			v = (1ULL << 32) | (1ULL << 9) |
@@ -111,7 +114,7 @@ static void *fake_run(void *arg)
 			break;
 		case VU_ADD_MEM_REG:
 		case VU_REM_MEM_REG:
-			f->mem_regs++;
+			__atomic_add_fetch(&f->mem_regs, 1, __ATOMIC_RELEASE); /* wait_mem_regs() polls it */
 			f->last_reg_req = req;
 			f->last_reg = m.payload.mem_reg.region;
 			f->last_reg_flags = m.hdr.flags;
@@ -411,6 +414,12 @@ static void *get_config_thread(void *arg)
 	return NULL;
 }
 
+/* The fake's request number @i (from 0) has come and is @req; from another thread than the fake's. */
+static bool seen_request(unsigned int i, uint32_t req)
+{
+	return __atomic_load_n(&fk.nreq, __ATOMIC_ACQUIRE) > i && fk.requests[i] == req;
+}
+
 /* Wait (up to 5 s) until the fake has seen @n memory-region messages. */
 static void wait_mem_regs(unsigned int n)
 {
@@ -436,7 +445,7 @@ START_TEST(mem_reg_while_a_request_waits)
 	 * request holds the request lock all along, so the ADD must not need it.
 	 */
 	pthread_create(&t, NULL, get_config_thread, &c);
-	while (fk.nreq < 6 || fk.requests[5] != VU_GET_CONFIG)
+	while (!seen_request(5, VU_GET_CONFIG))
 		usleep(1000);
 	ck_assert_int_eq(vu_frontend_add_mem_reg(&f, &r, fd), 0);
 	pthread_join(t, NULL);
@@ -450,7 +459,7 @@ START_TEST(mem_reg_while_a_request_waits)
 
 	/* The same for REM, with no fd. */
 	pthread_create(&t, NULL, get_config_thread, &c);
-	while (fk.nreq < 8 || fk.requests[7] != VU_GET_CONFIG)
+	while (!seen_request(7, VU_GET_CONFIG))
 		usleep(1000);
 	ck_assert_int_eq(vu_frontend_rem_mem_reg(&f, &r), 0);
 	pthread_join(t, NULL);
