@@ -243,6 +243,23 @@ static const struct virtio_common_ops vu_common_ops = {
 
 /* ---- device config and BAR ---- */
 
+/*
+ * A config access (a vCPU, no device lock held) failed: if that broke the
+ * main channel (a backend that did not answer within reply_ms, or answered
+ * nonsense; the frontend logged which request), the device needs a reset,
+ * so the driver hears of it instead of reading zeros from then on. A
+ * refusal that leaves the channel usable changes nothing.
+ */
+static void main_channel_failed(struct vhost_user_dev *d, const char *req)
+{
+	char why[64];
+
+	if (!__atomic_load_n(&d->fe.broken, __ATOMIC_RELAXED))
+		return;
+	snprintf(why, sizeof(why), "%s failed on the main channel", req);
+	vhost_user_dev_broken(d, why);
+}
+
 static void vu_config_read(struct virtio_pci *vp, uint32_t off, void *data, uint32_t len)
 {
 	struct vhost_user_dev *d = from_vp(vp);
@@ -253,20 +270,22 @@ static void vu_config_read(struct virtio_pci *vp, uint32_t off, void *data, uint
 	 * (qemu-storage-daemon among them) ignore the offset of GET_CONFIG and
 	 * always answer from the start, as QEMU always asks from the start.
 	 */
-	if (d->use_local_config)
+	if (d->use_local_config) {
 		memcpy(data, d->local_config + off, len);
-	else if (vu_frontend_get_config(&d->fe, 0, buf, d->cfg.config_size))
+	} else if (vu_frontend_get_config(&d->fe, 0, buf, d->cfg.config_size)) {
 		memset(data, 0, len);
-	else
+		main_channel_failed(d, "GET_CONFIG");
+	} else {
 		memcpy(data, buf + off, len);
+	}
 }
 
 static void vu_config_write(struct virtio_pci *vp, uint32_t off, const void *data, uint32_t len)
 {
 	struct vhost_user_dev *d = from_vp(vp);
 
-	if (!d->use_local_config)
-		(void)!vu_frontend_set_config(&d->fe, off, data, len);
+	if (!d->use_local_config && vu_frontend_set_config(&d->fe, off, data, len))
+		main_channel_failed(d, "SET_CONFIG");
 }
 
 static void vu_notify(struct virtio_pci *vp, unsigned int q)
@@ -314,14 +333,25 @@ static const struct virtio_pci_ops vu_pci_ops = {
 
 void vhost_user_dev_broken(struct vhost_user_dev *d, const char *why)
 {
+	bool first;
+
+	/*
+	 * Once, not "unless fe.broken": the frontend marks itself broken when a
+	 * request fails, before its caller gets here, and the guest must hear
+	 * of it all the same. Only once: a driver that answers the config
+	 * interrupt by reading the config would otherwise be sent another.
+	 */
 	pthread_mutex_lock(&d->lock);
-	if (!d->fe.broken)
+	first = !d->needs_reset;
+	if (first)
 		log_err("%s: vhost-user backend %s: %s; the device needs a reset", d->name, d->cfg.socket, why);
-	d->fe.broken = true;
+	d->needs_reset = true;
+	__atomic_store_n(&d->fe.broken, true, __ATOMIC_RELAXED);
 	stop_rings(d);
 	pthread_mutex_unlock(&d->lock);
 	drop_mappings(d, why);
-	virtio_pci_needs_reset(&d->vp);
+	if (first)
+		virtio_pci_needs_reset(&d->vp);
 }
 
 /* ---- the shared-memory BAR: what no memory slot covers ---- */
@@ -363,6 +393,24 @@ static int handle_shmem(struct vhost_user_dev *d, const struct vu_msg *m)
 	return shm_window_unmap(&d->shm, mm.shmid, mm.shm_offset, mm.len);
 }
 
+/* vu_msg_check()'s refusal of @hdr in words that say what was wrong with it. */
+static const char *check_error(const struct vu_hdr *hdr, int rc)
+{
+	switch (rc) {
+	case -EINVAL:
+		return (hdr->flags & VU_VERSION_MASK) != VU_VERSION ? "wrong version bits"
+								    : "unknown or misplaced flag bits";
+	case -EOPNOTSUPP:
+		return "unknown request";
+	case -EMSGSIZE:
+		return "payload size not what the request has";
+	case -EBADF:
+		return "wrong number of file descriptors for the request";
+	default:
+		return strerror(-rc);
+	}
+}
+
 /* One request from the backend: act, and answer when asked to. False: the channel is unusable. */
 static bool backend_request(struct vhost_user_dev *d, struct vu_msg *m)
 {
@@ -375,7 +423,7 @@ static bool backend_request(struct vhost_user_dev *d, struct vu_msg *m)
 		__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
 		log_ratelimited(&backend_rl, LOG_WARN, "%s: backend sent a bad %s (%u bytes, %zu fds): %s",
 				d->name, vu_msg_name(VU_DIR_BACKEND_REQ, m->hdr.request), m->hdr.size,
-				m->nfds, strerror(-rc));
+				m->nfds, check_error(&m->hdr, rc));
 	} else {
 		switch (m->hdr.request) {
 		case VU_BACKEND_SHMEM_MAP:
@@ -404,6 +452,25 @@ static bool backend_request(struct vhost_user_dev *d, struct vu_msg *m)
 		return false;
 	}
 	return true;
+}
+
+/* vu_msg_recv()'s refusal of a message, in words that name what the backend did. */
+static const char *framing_error(int rc)
+{
+	_Static_assert(VU_MAX_PAYLOAD == 4096 && VU_MAX_FDS == 8 && BACKEND_MSG_MS == 1000,
+		       "the numbers in the words below");
+	switch (rc) {
+	case -EMSGSIZE:
+		return "a header announcing a payload over 4096 bytes";
+	case -EBADF:
+		return "more file descriptors in one message than the 8 allowed";
+	case -EPIPE:
+		return "the backend hung up in the middle of a message";
+	case -ETIMEDOUT:
+		return "a message left incomplete for over a second";
+	default:
+		return strerror(-rc);
+	}
 }
 
 /*
@@ -437,7 +504,7 @@ static void *backend_thread(void *opaque)
 		if (rc < 0) {
 			/* A stream that lost its framing cannot be read on. */
 			__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
-			log_err("%s: backend channel: %s; closing it", d->name, strerror(-rc));
+			log_err("%s: backend channel: %s; closing it", d->name, framing_error(rc));
 			break;
 		}
 		if (!backend_request(d, &m))

@@ -61,6 +61,7 @@ struct vhost_user_dev {
 	struct hv_ops hv;
 	uint64_t bar_addr; /* where BAR 0 is decoded, PCI_BAR_UNMAPPED if not */
 	bool started;
+	bool needs_reset; /* vhost_user_dev_broken() told the guest once (lock held) */
 	int kick[VIRTIO_MAX_QUEUES];
 	int call[VIRTIO_MAX_QUEUES];
 	int bound_gsi[VIRTIO_MAX_QUEUES]; /* GSI call[q] is bound to, IRQ_NO_GSI if none */
@@ -88,7 +89,12 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 void vhost_user_dev_destroy(struct vhost_user_dev *d);
 /* The main-channel socket, to watch for the backend going away. */
 int vhost_user_dev_fd(const struct vhost_user_dev *d);
-/* The backend went away or misbehaved: stop, tell the guest DEVICE_NEEDS_RESET. */
+/*
+ * The backend went away or misbehaved: stop, tell the guest DEVICE_NEEDS_RESET.
+ * Logs and tells the guest once; later calls only stop what restarted.
+ * Takes the device's and the common config's locks: not from a common-ops
+ * callback (those run under the common config's lock).
+ */
 void vhost_user_dev_broken(struct vhost_user_dev *d, const char *why);
 
 #endif

@@ -31,19 +31,23 @@ static int collect_fds(struct msghdr *mh, struct vu_msg *m)
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		size_t n;
-		int fds[VU_MAX_FDS + 1];
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
+		/*
+		 * Every fd the kernel installed, which may be more than the
+		 * buffer was sized for (its padding holds one more): each one
+		 * not kept must be closed, or a peer sending too many leaks one.
+		 */
 		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (n > ARRAY_SIZE(fds))
-			n = ARRAY_SIZE(fds);
-		memcpy(fds, CMSG_DATA(c), n * sizeof(int));
 		for (size_t i = 0; i < n; i++) {
-			if (m->nfds < VU_MAX_FDS)
-				m->fds[m->nfds++] = fds[i];
-			else {
-				close(fds[i]);
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (m->nfds < VU_MAX_FDS) {
+				m->fds[m->nfds++] = fd;
+			} else {
+				close(fd);
 				rc = -EBADF;
 			}
 		}

@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "tools/bench/api_client.h"
+#include "tests/test_backend.h"
 #include "util/compiler.h"
 #include "vhost/backend.h"
 #include "vhost/sock.h"
@@ -57,44 +57,6 @@
 
 static const char *api_path, *strategy;
 static struct vu_backend be;
-static int failed;
-
-static void check(bool ok, const char *fmt, ...) __printf(2, 3);
-static void die(const char *fmt, ...) __printf(1, 2);
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	failed |= !ok;
-}
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	exit(1);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 /* A memfd of @pages pages, mapped here too. */
 struct buf {
@@ -109,21 +71,21 @@ static struct buf buf_new(const char *name, unsigned int pages)
 
 	b.fd = memfd_create(name, MFD_CLOEXEC);
 	if (b.fd < 0 || ftruncate(b.fd, (off_t)(pages * PAGE)) || fstat(b.fd, &b.st))
-		die("memfd %s: %s", name, strerror(errno));
+		tb_die("memfd %s: %s", name, strerror(errno));
 	b.p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, 0);
 	if (b.p == MAP_FAILED)
-		die("mmap %s: %s", name, strerror(errno));
+		tb_die("mmap %s: %s", name, strerror(errno));
 	return b;
 }
 
 /* Wait until *@p == @v (the guest's doing). */
 static void wait_for(volatile uint64_t *p, uint64_t v, const char *what)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = tb_now_ms() + WAIT_MS;
 
 	while (*p != v) {
-		if (now_ms() > end)
-			die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
+		if (tb_now_ms() > end)
+			tb_die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
 		usleep(1000);
 	}
 }
@@ -136,27 +98,10 @@ static size_t backend_regions(void)
 
 /* ---- the control socket ---- */
 
+/* shmvm listens once its devices (us) are set up: wait for it at first. */
 static json_object *api(const char *cmd)
 {
-	json_object *reply;
-	/* shmvm listens once its devices (us) are set up: wait for it at first. */
-	int rc = api_request(api_path, cmd, WAIT_MS, &reply);
-
-	if (rc)
-		die("api %s on %s: %s", cmd, api_path,
-		    rc == -EPROTO ? "not an ok JSON reply" : strerror(-rc));
-	return reply;
-}
-
-/* The integer at @path (0 if it is null, as json-c reads one). */
-static int64_t jint(json_object *o, const char *path)
-{
-	int64_t v = 0;
-	int rc = api_get_int(o, path, &v);
-
-	if (rc == -ENOENT)
-		die("api: no %s", path);
-	return v;
+	return tb_api(api_path, cmd, WAIT_MS);
 }
 
 /* The live mappings of region 0 of device 0, as the control socket reports them. */
@@ -166,10 +111,10 @@ static json_object *api_mappings(json_object **keep)
 
 	*keep = api("regions");
 	if (!json_object_object_get_ex(*keep, "devices", &devs) || json_object_array_length(devs) != 1)
-		die("api regions: not one device");
+		tb_die("api regions: not one device");
 	if (!json_object_object_get_ex(json_object_array_get_idx(devs, 0), "regions", &regs) ||
 	    json_object_array_length(regs) != 1)
-		die("api regions: not one region");
+		tb_die("api regions: not one region");
 	return json_object_object_get(json_object_array_get_idx(regs, 0), "mappings");
 }
 
@@ -182,42 +127,11 @@ static size_t live_mappings(void)
 	return n;
 }
 
-static int count_fds(int pid)
-{
-	char path[64];
-	int n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	d = opendir(path);
-	if (!d)
-		die("%s: %s", path, strerror(errno));
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n - 2;
-}
-
-/*
- * shmvm's fd count once our last control-socket connection is gone from it
- * (it closes that fd when its loop sees the hang-up): up to 5 s for @want.
- */
-static int settled_fds(int pid, int want)
-{
-	uint64_t end = now_ms() + 5000;
-	int n;
-
-	usleep(50000);
-	while ((n = count_fds(pid)) != want && want >= 0 && now_ms() < end)
-		usleep(10000);
-	return n;
-}
-
 /* The guest-physical address of device 0's window. */
 static uint64_t window_gpa(void)
 {
 	json_object *keep = api("regions"), *devs = json_object_object_get(keep, "devices");
-	uint64_t gpa = (uint64_t)jint(json_object_array_get_idx(devs, 0), "window.gpa");
+	uint64_t gpa = (uint64_t)tb_jint(json_object_array_get_idx(devs, 0), "window.gpa");
 
 	json_object_put(keep);
 	return gpa;
@@ -228,10 +142,10 @@ static void check_dropped_writes(bool window)
 {
 	json_object *keep = api("regions");
 	json_object *dev = json_object_array_get_idx(json_object_object_get(keep, "devices"), 0);
-	int64_t ro = jint(dev, "counters.ro_writes"), hole = jint(dev, "counters.hole_writes");
+	int64_t ro = tb_jint(dev, "counters.ro_writes"), hole = tb_jint(dev, "counters.hole_writes");
 
 	/* Slot: both exited to shmvm, which dropped them; window: KVM took them (private copies). */
-	check(window ? ro == 0 && hole == 0 : ro == 1 && hole == 1,
+	tb_check(window ? ro == 0 && hole == 0 : ro == 1 && hole == 1,
 	      "control socket counts %lld dropped read-only writes, %lld dropped hole writes",
 	      (long long)ro, (long long)hole);
 	json_object_put(keep);
@@ -240,11 +154,11 @@ static void check_dropped_writes(bool window)
 /* Wait until @what has dropped every mapping of the window. */
 static void wait_no_mappings(const char *what)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = tb_now_ms() + WAIT_MS;
 
 	while (live_mappings()) {
-		if (now_ms() > end)
-			die("%s did not drop the mappings", what);
+		if (tb_now_ms() > end)
+			tb_die("%s did not drop the mappings", what);
 		usleep(10000);
 	}
 }
@@ -252,11 +166,11 @@ static void wait_no_mappings(const char *what)
 /* Wait until the guest has put BAR 2 at @gpa (how it signals once nothing is mapped). */
 static void wait_window_at(uint64_t gpa, const char *what)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = tb_now_ms() + WAIT_MS;
 
 	while (window_gpa() != gpa) {
-		if (now_ms() > end)
-			die("timed out waiting for %s", what);
+		if (tb_now_ms() > end)
+			tb_die("timed out waiting for %s", what);
 		usleep(10000);
 	}
 }
@@ -274,7 +188,7 @@ static void check_moved(bool window, uint64_t gpa)
 		slots &= window ? slot == NULL : json_object_is_type(slot, json_type_int);
 	}
 	json_object_put(keep);
-	check(window_gpa() == gpa && n == 2 && slots,
+	tb_check(window_gpa() == gpa && n == 2 && slots,
 	      "window moved with BAR 2 to %#llx, its 2 mappings kept their slots",
 	      (unsigned long long)gpa);
 }
@@ -284,23 +198,7 @@ static void check_moved(bool window, uint64_t gpa)
 static int raw(uint32_t req, uint32_t flags, const void *payload, uint32_t size, const int *fds,
 	       size_t nfds, uint64_t *reply)
 {
-	struct vu_msg m;
-	int rc;
-
-	pthread_mutex_lock(&be.req_lock);
-	rc = vu_msg_send(be.req_fd, req, flags, payload, size, fds, nfds);
-	if (!rc) {
-		rc = vu_msg_recv(be.req_fd, &m, 10000);
-		if (rc > 0) {
-			vu_msg_close_fds(&m);
-			rc = m.hdr.request == req && m.hdr.size == 8 ? 0 : -EPROTO;
-			*reply = m.payload.u64;
-		} else if (rc == 0) {
-			rc = -ECONNRESET;
-		}
-	}
-	pthread_mutex_unlock(&be.req_lock);
-	return rc;
+	return tb_raw(&be, req, flags, payload, size, fds, nfds, reply);
 }
 
 /* Send a bad request (VU_VERSION is added unless @flags has version bits): it must be refused. */
@@ -314,10 +212,10 @@ static void expect_refusal(const char *what, uint32_t req, uint32_t flags, const
 		flags |= VU_VERSION;
 	rc = raw(req, flags, payload, size, &fd, fd >= 0, &r);
 	if (want)
-		check(rc == 0 && (int64_t)r == want, "%s refused with %lld (want %d)", what,
+		tb_check(rc == 0 && (int64_t)r == want, "%s refused with %lld (want %d)", what,
 		      (long long)(int64_t)r, want);
 	else
-		check(rc == 0 && r != 0, "%s refused with %lld", what, (long long)(int64_t)r);
+		tb_check(rc == 0 && r != 0, "%s refused with %lld", what, (long long)(int64_t)r);
 }
 
 static void bad_requests(const struct buf *a, const struct buf *ro_file)
@@ -348,7 +246,7 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 	struct vu_mmap mm;
 
 	if (pipe(pipefd))
-		die("pipe: %s", strerror(errno));
+		tb_die("pipe: %s", strerror(errno));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char what[96];
 
@@ -378,7 +276,7 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 		int two[2] = { a->fd, a->fd };
 		uint64_t r = 0;
 
-		check(!raw(VU_BACKEND_SHMEM_MAP, VU_VERSION | VU_FLAG_NEED_REPLY, &mm, sizeof(mm), two, 2, &r) &&
+		tb_check(!raw(VU_BACKEND_SHMEM_MAP, VU_VERSION | VU_FLAG_NEED_REPLY, &mm, sizeof(mm), two, 2, &r) &&
 		      (int64_t)r == -EBADF, "SHMEM_MAP with two fds refused with %lld", (long long)(int64_t)r);
 	}
 	expect_refusal("SHMEM_UNMAP with an fd", VU_BACKEND_SHMEM_UNMAP, VU_FLAG_NEED_REPLY, &mm,
@@ -391,7 +289,7 @@ static void bad_requests(const struct buf *a, const struct buf *ro_file)
 	expect_refusal("SHMEM_MAP with a bad version", VU_BACKEND_SHMEM_MAP, 0x3 | VU_FLAG_NEED_REPLY,
 		       &mm, sizeof(mm), a->fd, 0);
 	/* The refusals left nothing behind, and a good request still works. */
-	check(!vu_backend_shmem_map(&be, 0, 0, OFF_D, PAGE, true, a->fd) &&
+	tb_check(!vu_backend_shmem_map(&be, 0, 0, OFF_D, PAGE, true, a->fd) &&
 	      !vu_backend_shmem_unmap(&be, 0, OFF_D, PAGE), "a good map and unmap after the bad ones");
 	close(pipefd[0]);
 	close(pipefd[1]);
@@ -410,11 +308,14 @@ static void script_flood(void)
 	char buf[4096];
 	ssize_t n;
 	int fl = fcntl(be.req_fd, F_GETFL);
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = tb_now_ms() + WAIT_MS;
+
+	/* The library's backend channel, used behind its back: under its lock, as a request is. */
+	pthread_mutex_lock(&be.req_lock);
 
 	json_object_put(api("status"));
 	if (fl < 0 || fcntl(be.req_fd, F_SETFL, fl | O_NONBLOCK))
-		die("fcntl: %s", strerror(errno));
+		tb_die("fcntl: %s", strerror(errno));
 	/*
 	 * Send until shmvm hangs up: once our receive buffer is full of replies
 	 * we never read, shmvm cannot send, must give up and close its end.
@@ -429,41 +330,42 @@ static void script_flood(void)
 		}
 		if (rc != -EAGAIN)
 			break;
-		if (now_ms() > end)
-			die("shmvm kept the backend channel open after %lu unread replies", sent);
+		if (tb_now_ms() > end)
+			tb_die("shmvm kept the backend channel open after %lu unread replies", sent);
 		usleep(1000);
 	}
-	check(sent > 100, "sent %lu requests without reading a reply, then shmvm hung up", sent);
+	tb_check(sent > 100, "sent %lu requests without reading a reply, then shmvm hung up", sent);
 	/* shmvm must close its end: we read the replies it did send, then end of stream. */
 	if (fcntl(be.req_fd, F_SETFL, fl))
-		die("fcntl: %s", strerror(errno));
+		tb_die("fcntl: %s", strerror(errno));
 	while ((n = read(be.req_fd, buf, sizeof(buf))) > 0)
-		if (now_ms() > end)
-			die("shmvm never closed the backend channel");
-	check(n == 0 || errno == ECONNRESET,
+		if (tb_now_ms() > end)
+			tb_die("shmvm never closed the backend channel");
+	pthread_mutex_unlock(&be.req_lock);
+	tb_check(n == 0 || errno == ECONNRESET,
 	      "shmvm closed the backend channel of a backend that does not read (%s)",
 	      n == 0 ? "end of stream" : strerror(errno));
 	keep = api("counters");
 	dev = json_object_array_get_idx(json_object_object_get(keep, "devices"), 0);
-	check(jint(dev, "counters.refused_messages") >= 1, "and counted it (%lld)",
-	      (long long)jint(dev, "counters.refused_messages"));
+	tb_check(tb_jint(dev, "counters.refused_messages") >= 1, "and counted it (%lld)",
+	      (long long)tb_jint(dev, "counters.refused_messages"));
 	json_object_put(keep);
 	json_object_put(api("shutdown"));
-	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
+	printf("%s\n", tb_failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
 	fflush(stdout);
-	exit(failed);
+	exit(tb_failed);
 }
 
 /* Like wait_for(), but give up at once if shmvm has gone (its control socket with it). */
 static void wait_for_live(volatile uint64_t *p, uint64_t v, const char *what)
 {
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = tb_now_ms() + WAIT_MS;
 
 	while (*p != v) {
 		if (access(api_path, F_OK))
-			die("shmvm has gone while waiting for %s", what);
-		if (now_ms() > end)
-			die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
+			tb_die("shmvm has gone while waiting for %s", what);
+		if (tb_now_ms() > end)
+			tb_die("timed out waiting for %s (value %#llx)", what, (unsigned long long)*p);
 		usleep(1000);
 	}
 }
@@ -490,42 +392,42 @@ static void script_eof(void)
 		a.p[PAGE / 8] = PAGE2;
 		a.p[PAGE / 8 + 1] = 0x2222;
 	}
-	check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd),
+	tb_check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd),
 	      "map two pages of a %s-page file", cut ? "two" : "one");
 	/* The control socket comes up after the devices, and goes when shmvm exits. */
 	json_object_put(api("status"));
 	if (cut) {
 		wait_for_live(&a.p[3], 1, "the guest's read of the second page");
-		check(!ftruncate(a.fd, (off_t)PAGE),
+		tb_check(!ftruncate(a.fd, (off_t)PAGE),
 		      "cut the file to one page under the live mapping");
 		a.p[5] = 2;
 	}
 	wait_for_live(&a.p[3], 2, "the guest's write past the file's end");
 	if (fstat(a.fd, &a.st))
-		die("fstat: %s", strerror(errno));
-	check(a.st.st_size == (off_t)PAGE, "the file is still one page (%lld bytes)",
+		tb_die("fstat: %s", strerror(errno));
+	tb_check(a.st.st_size == (off_t)PAGE, "the file is still one page (%lld bytes)",
 	      (long long)a.st.st_size);
-	check(pread(a.fd, got, sizeof(got), 0) == (ssize_t)PAGE && !memcmp(got, want, PAGE),
+	tb_check(pread(a.fd, got, sizeof(got), 0) == (ssize_t)PAGE && !memcmp(got, want, PAGE),
 	      "its bytes are ours and the guest's page-0 writes, nothing of the page past its end");
 	keep = api("regions");
 	dev = json_object_array_get_idx(json_object_object_get(keep, "devices"), 0);
-	check(jint(dev, "counters.eof_pages") == 1,
+	tb_check(tb_jint(dev, "counters.eof_pages") == 1,
 	      "control socket counts %lld page past a file's end",
-	      (long long)jint(dev, "counters.eof_pages"));
+	      (long long)tb_jint(dev, "counters.eof_pages"));
 	json_object_put(keep);
 	maps = api_mappings(&keep);
-	check(json_object_array_length(maps) == 1 &&
-		  jint(json_object_array_get_idx(maps, 0), "len") == (int64_t)(2 * PAGE),
+	tb_check(json_object_array_length(maps) == 1 &&
+		  tb_jint(json_object_array_get_idx(maps, 0), "len") == (int64_t)(2 * PAGE),
 	      "the repaired mapping is still listed, two pages long");
 	json_object_put(keep);
 	keep = api("status");
-	check(!strcmp(json_object_get_string(json_object_object_get(keep, "state")), "running"),
+	tb_check(!strcmp(json_object_get_string(json_object_object_get(keep, "state")), "running"),
 	      "shmvm still running");
 	json_object_put(keep);
 	json_object_put(api("shutdown"));
-	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
+	printf("%s\n", tb_failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
 	fflush(stdout);
-	exit(failed);
+	exit(tb_failed);
 }
 
 static void *script(void *opaque)
@@ -533,19 +435,21 @@ static void *script(void *opaque)
 	unsigned long cycles = *(unsigned long *)opaque;
 	struct buf a = buf_new("A", 2), b = buf_new("B", 1), c = buf_new("C", 1), d = buf_new("D", 1);
 	struct buf ro = { .fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC) };
-	uint64_t end = now_ms() + WAIT_MS;
+	uint64_t end = tb_now_ms() + WAIT_MS;
 	json_object *st, *keep, *maps;
 	int fds_before, fds_after, slots_before, api_fds_before, pid;
 	size_t regions_before;
 	uint64_t t0, gpa_before;
 	bool window = !strcmp(strategy, "window");
 
-	while (be.req_fd < 0 || !(be.protocol_features & (1ULL << VU_PF_SHMEM))) {
-		if (now_ms() > end)
-			die("shmvm never set up the backend channel with SHMEM");
+	/* The dispatch thread sets both (vhost/backend.h, "Threads"); the script reads them after. */
+	while (__atomic_load_n(&be.req_fd, __ATOMIC_ACQUIRE) < 0 ||
+	       !(__atomic_load_n(&be.protocol_features, __ATOMIC_ACQUIRE) & (1ULL << VU_PF_SHMEM))) {
+		if (tb_now_ms() > end)
+			tb_die("shmvm never set up the backend channel with SHMEM");
 		usleep(1000);
 	}
-	check(true, "SHMEM negotiated, backend channel up");
+	tb_check(true, "SHMEM negotiated, backend channel up");
 	if (eof_mode)
 		script_eof();
 	if (flood_mode)
@@ -554,85 +458,85 @@ static void *script(void *opaque)
 	/* Phase 1: the guest reads what we put in A and writes into it. */
 	a.p[0] = MAGIC1;
 	a.p[1] = 0x1122334455667788ULL;
-	check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd), "map A read-write");
+	tb_check(!vu_backend_shmem_map(&be, 0, 0, OFF_A, 2 * PAGE, true, a.fd), "map A read-write");
 	wait_for(&a.p[3], 1, "the guest's phase 1");
-	check(a.p[2] == 0xC0FFEE && a.p[PAGE / 8] == 0xDEAD, "the guest's writes landed in the memfd");
+	tb_check(a.p[2] == 0xC0FFEE && a.p[PAGE / 8] == 0xDEAD, "the guest's writes landed in the memfd");
 
 	/* Phase 2: a mailbox C, a read-only B, and A unmapped. */
 	b.p[0] = MAGIC2;
 	b.p[1] = 0x55;
-	check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C (mailbox)");
-	check(!vu_backend_shmem_map(&be, 0, 0, OFF_B, PAGE, false, b.fd), "map B read-only");
-	check(!vu_backend_shmem_unmap(&be, 0, OFF_A, 2 * PAGE), "unmap A");
+	tb_check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C (mailbox)");
+	tb_check(!vu_backend_shmem_map(&be, 0, 0, OFF_B, PAGE, false, b.fd), "map B read-only");
+	tb_check(!vu_backend_shmem_unmap(&be, 0, OFF_A, 2 * PAGE), "unmap A");
 	wait_for(&c.p[0], 2, "the guest's phase 2");
-	check(b.p[1] == 0x55, "the guest's write to read-only B did not reach the file");
+	tb_check(b.p[1] == 0x55, "the guest's write to read-only B did not reach the file");
 	check_dropped_writes(window);
 
 	/* Phase 3: every bad request is refused and the VM goes on. */
 	bad_requests(&a, &ro);
 	st = api("status");
-	check(!strcmp(json_object_get_string(json_object_object_get(st, "state")), "running"),
+	tb_check(!strcmp(json_object_get_string(json_object_object_get(st, "state")), "running"),
 	      "shmvm still running after the bad requests");
 	json_object_put(st);
 	c.p[1] = 3;
 
 	/* Phase 4: the control socket's view, then map/unmap cycles leave nothing behind. */
 	maps = api_mappings(&keep);
-	check(json_object_array_length(maps) == 2, "control socket lists 2 live mappings (%zu)",
+	tb_check(json_object_array_length(maps) == 2, "control socket lists 2 live mappings (%zu)",
 	      json_object_array_length(maps));
 	for (size_t i = 0; i < json_object_array_length(maps); i++) {
 		json_object *m = json_object_array_get_idx(maps, i);
-		bool rw = jint(m, "shm_offset") == (int64_t)OFF_C;
+		bool rw = tb_jint(m, "shm_offset") == (int64_t)OFF_C;
 		const struct buf *f = rw ? &c : &b;
 		json_object *slot = json_object_object_get(m, "slot");
 
-		check(jint(m, "len") == (int64_t)PAGE && jint(m, "shm_offset") == (int64_t)(rw ? OFF_C : OFF_B) &&
+		tb_check(tb_jint(m, "len") == (int64_t)PAGE && tb_jint(m, "shm_offset") == (int64_t)(rw ? OFF_C : OFF_B) &&
 		      json_object_get_boolean(json_object_object_get(m, "writable")) == rw &&
-		      (uint64_t)jint(m, "ino") == f->st.st_ino && (uint64_t)jint(m, "dev") == f->st.st_dev &&
+		      (uint64_t)tb_jint(m, "ino") == f->st.st_ino && (uint64_t)tb_jint(m, "dev") == f->st.st_dev &&
 		      (window ? slot == NULL : json_object_is_type(slot, json_type_int)),
 		      "mapping at %#llx: length, protection, slot and backing inode as mapped",
-		      (unsigned long long)jint(m, "shm_offset"));
+		      (unsigned long long)tb_jint(m, "shm_offset"));
 	}
 	json_object_put(keep);
 	gpa_before = window_gpa();
 	st = api("status");
-	pid = (int)jint(st, "pid");
-	slots_before = (int)jint(st, "memslots.used");
-	api_fds_before = (int)jint(st, "open_fds");
+	pid = (int)tb_jint(st, "pid");
+	slots_before = (int)tb_jint(st, "memslots.used");
+	api_fds_before = (int)tb_jint(st, "open_fds");
 	json_object_put(st);
-	fds_before = settled_fds(pid, -1);
+	fds_before = tb_settled_fds(pid, -1);
 	regions_before = backend_regions();
-	t0 = now_ms();
+	t0 = tb_now_ms();
 	for (unsigned long i = 0; i < cycles; i++) {
 		int rc = vu_backend_shmem_map(&be, 0, 0, OFF_D + (i % 4) * PAGE, PAGE, i & 1, d.fd);
 
 		if (!rc)
 			rc = vu_backend_shmem_unmap(&be, 0, OFF_D + (i % 4) * PAGE, PAGE);
 		if (rc)
-			die("cycle %lu: %s", i, strerror(-rc));
+			tb_die("cycle %lu: %s", i, strerror(-rc));
 	}
-	t0 = now_ms() - t0;
+	t0 = tb_now_ms() - t0;
 	st = api("status");
-	fds_after = settled_fds(pid, fds_before);
-	check(jint(st, "memslots.used") == slots_before && jint(st, "open_fds") == api_fds_before &&
+	fds_after = tb_settled_fds(pid, fds_before);
+	tb_check(tb_jint(st, "memslots.used") == slots_before && tb_jint(st, "open_fds") == api_fds_before &&
 	      fds_after == fds_before,
 	      "%lu map/unmap cycles: memory slots %lld (before %d), fds %d (before %d, /proc), "
-	      "%llu ms", cycles, (long long)jint(st, "memslots.used"), slots_before, fds_after,
+	      "%llu ms", cycles, (long long)tb_jint(st, "memslots.used"), slots_before, fds_after,
 	      fds_before, (unsigned long long)t0);
 	json_object_put(st);
 	if (be.protocol_features & (1ULL << VU_PF_CONFIGURE_MEM_SLOTS)) {
-		uint64_t end_ms = now_ms() + 10000;
+		uint64_t end_ms = tb_now_ms() + 10000;
 		size_t n;
 		int64_t lost;
 
 		/* Each cycle's ADD_MEM_REG and REM_MEM_REG reached our table, in order. */
-		while ((n = backend_regions()) != regions_before && now_ms() < end_ms)
+		while ((n = backend_regions()) != regions_before && tb_now_ms() < end_ms)
 			usleep(1000);
 		st = api("counters");
-		lost = jint(json_object_array_get_idx(json_object_object_get(st, "devices"), 0),
+		lost = tb_jint(json_object_array_get_idx(json_object_object_get(st, "devices"), 0),
 			    "counters.mem_reg_failures");
 		json_object_put(st);
-		check(n == regions_before && lost == 0,
+		tb_check(n == regions_before && lost == 0,
 		      "memory table after the cycles: %zu regions (before %zu), %lld not sent",
 		      n, regions_before, (long long)lost);
 	}
@@ -646,27 +550,33 @@ static void *script(void *opaque)
 	/* Phase 5: the guest resets the device; every mapping goes. */
 	wait_no_mappings("the device reset");
 	st = api("status");
-	check(true, "device reset dropped every mapping");
-	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
-	      "memory slots after the reset: %lld", (long long)jint(st, "memslots.used"));
+	tb_check(true, "device reset dropped every mapping");
+	tb_check(tb_jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
+	      "memory slots after the reset: %lld", (long long)tb_jint(st, "memslots.used"));
 	json_object_put(st);
 
 	/* Phase 6: once the guest has checked and moved BAR 2 back, map again, then disconnect. */
 	wait_window_at(gpa_before, "the guest's move of BAR 2 back");
 	c.p[0] = MAGIC6;
-	check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C again after the reset");
+	/*
+	 * The dispatch thread's conn_fd, read before the map: the map's req_lock,
+	 * which disconnect() takes before it clears conn_fd, orders the two (the
+	 * hang-up below does too, but only through the kernel).
+	 */
+	int conn = be.conn_fd;
+	tb_check(!vu_backend_shmem_map(&be, 0, 0, OFF_C, PAGE, true, c.fd), "map C again after the reset");
 	wait_for(&c.p[2], 6, "the guest's phase 6");
-	shutdown(be.conn_fd, SHUT_RDWR);
+	shutdown(conn, SHUT_RDWR);
 	wait_no_mappings("the disconnect");
 	wait_window_at(gpa_before + (4ULL << 30), "the guest's word that it saw the disconnect");
 	st = api("status");
-	check(jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
-	      "disconnect dropped every mapping; memory slots %lld", (long long)jint(st, "memslots.used"));
+	tb_check(tb_jint(st, "memslots.used") == slots_before - (window ? 0 : 2),
+	      "disconnect dropped every mapping; memory slots %lld", (long long)tb_jint(st, "memslots.used"));
 	json_object_put(st);
 	json_object_put(api("shutdown"));
-	printf("%s\n", failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
+	printf("%s\n", tb_failed ? "shm-backend: FAILED" : "shm-backend: all checks passed");
 	fflush(stdout);
-	exit(failed);
+	exit(tb_failed);
 }
 
 static void shmem_config(void *opaque, uint64_t sizes[VU_MAX_SHMEM_REGIONS])
@@ -707,9 +617,9 @@ int main(int argc, char **argv)
 	       ops.withheld_protocol_features ? "withheld" : "offered");
 	rc = vu_backend_listen(&be, argv[1], &ops, NULL);
 	if (rc)
-		die("listen on %s: %s", argv[1], strerror(-rc));
+		tb_die("listen on %s: %s", argv[1], strerror(-rc));
 	if (pthread_create(&t, NULL, script, &cycles))
-		die("pthread_create");
+		tb_die("pthread_create");
 	rc = vu_backend_run(&be);
 	/* The frontend going away is phase 6; the script thread ends the process. */
 	pause();

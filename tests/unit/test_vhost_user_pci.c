@@ -7,6 +7,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/virtio_config.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static const struct vu_backend_ops ops = {
 };
 
 static struct vu_backend be;
+static int be_fd; /* the backend's end, as the test thread may name it (not be.conn_fd) */
 static pthread_t thread;
 static int run_rc;
 static struct guest_mem mem; /* untouched until DRIVER_OK */
@@ -84,6 +86,7 @@ static int start_backend(void)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	ck_assert_int_eq(vu_backend_adopt(&be, sv[0], &ops, NULL), 0);
+	be_fd = sv[0];
 	run_rc = 1;
 	pthread_create(&thread, NULL, backend_thread, NULL);
 	return sv[1];
@@ -183,6 +186,34 @@ START_TEST(zeroed_cfg_means_a_path)
 }
 END_TEST
 
+/*
+ * A config read whose GET_CONFIG breaks the main channel (here the backend
+ * hangs up; a backend that never replies times out the same way) reads
+ * zeros and tells the guest DEVICE_NEEDS_RESET, once.
+ */
+START_TEST(config_read_on_a_broken_channel)
+{
+	int fd = start_backend();
+	struct vhost_user_cfg cfg = fd_cfg(fd, NULL);
+	uint8_t c[4] = { 1, 1, 1, 1 };
+	uint32_t gen;
+
+	ck_assert_int_eq(vhost_user_dev_create(&d, &cfg, &mem, &hv), 0);
+	shutdown(be_fd, SHUT_RDWR);
+	pthread_join(thread, NULL);
+	d.vp.ops->config_read(&d.vp, 0, c, 4);
+	ck_assert_uint_eq(c[0] | c[1] | c[2] | c[3], 0);
+	ck_assert(d.fe.broken);
+	ck_assert(d.needs_reset);
+	ck_assert(d.vp.common.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+	/* A driver reading the config again gets no second config interrupt. */
+	gen = d.vp.common.generation;
+	d.vp.ops->config_read(&d.vp, 0, c, 4);
+	ck_assert_uint_eq(d.vp.common.generation, gen);
+	vhost_user_dev_destroy(&d);
+}
+END_TEST
+
 static Suite *vhost_user_pci_suite(void)
 {
 	Suite *s = suite_create("vhost_user_pci");
@@ -194,6 +225,7 @@ static Suite *vhost_user_pci_suite(void)
 	tcase_add_test(tc, bad_fd_closed);
 	tcase_add_test(tc, failed_handshake_closed);
 	tcase_add_test(tc, zeroed_cfg_means_a_path);
+	tcase_add_test(tc, config_read_on_a_broken_channel);
 	suite_add_tcase(s, tc);
 	return s;
 }
