@@ -139,6 +139,11 @@ static int start_ring(struct vhost_user_dev *d, unsigned int q, const struct vir
 	struct vu_ring_setup r = { .index = q, .size = qc->size, .base = 0 };
 	int rc;
 
+	/* The alignments of virtio 1.2, 2.7: the backend would refuse others, and for good. */
+	if (qc->desc % 16 || qc->avail % 2 || qc->used % 4) {
+		log_ratelimited(&ring_rl, LOG_WARN, "%s: queue %u rings are misaligned", d->name, q);
+		return -EFAULT;
+	}
 	r.desc = ring_hva(d, qc->desc, 16ULL * qc->size);
 	r.avail = ring_hva(d, qc->avail, 6 + 2ULL * qc->size);
 	r.used = ring_hva(d, qc->used, 6 + 8ULL * qc->size);
@@ -171,6 +176,24 @@ static void drop_mappings(struct vhost_user_dev *d, const char *why)
 }
 
 /* ---- virtio lifecycle (called by the common config on vCPU threads) ---- */
+
+/*
+ * The driver set the device up so that it cannot run (rings outside RAM):
+ * the guest's own doing, with the backend and its channel fine. Stop what
+ * started and tell the driver DEVICE_NEEDS_RESET; a reset (status 0) and a
+ * sane set-up make the device work again, unlike vhost_user_dev_broken(),
+ * which gives up on the backend for good.
+ */
+static void guest_broke_device(struct vhost_user_dev *d, const char *why)
+{
+	log_ratelimited(&ring_rl, LOG_WARN, "%s: the driver's set-up: %s; the device needs a reset",
+			d->name, why);
+	pthread_mutex_lock(&d->lock);
+	stop_rings(d);
+	pthread_mutex_unlock(&d->lock);
+	drop_mappings(d, why);
+	virtio_pci_needs_reset(&d->vp);
+}
 
 static int vu_features_ok(void *opaque, uint64_t features)
 {
@@ -209,7 +232,9 @@ static void vu_driver_ok(void *opaque)
 	}
 	rebind_all(d);
 	pthread_mutex_unlock(&d->lock);
-	if (rc)
+	if (rc == -EFAULT && !vu_frontend_broken(&d->fe))
+		guest_broke_device(d, "its rings are misaligned or not in guest RAM");
+	else if (rc)
 		vhost_user_dev_broken(d, "could not start the rings");
 }
 

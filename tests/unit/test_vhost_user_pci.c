@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,6 +215,71 @@ START_TEST(config_read_on_a_broken_channel)
 }
 END_TEST
 
+static void common_w(uint64_t off, uint32_t len, uint32_t v)
+{
+	virtio_common_write(&d.vp.common, off, &v, len); /* little-endian host */
+}
+
+static uint32_t common_r(uint64_t off, uint32_t len)
+{
+	uint32_t v = 0;
+
+	virtio_common_read(&d.vp.common, off, &v, len);
+	return v;
+}
+
+/*
+ * A driver that gives its rings addresses outside RAM, or misaligned ones,
+ * broke its own set-up, not the backend: the device needs a reset
+ * (DEVICE_NEEDS_RESET), and after one it can be set up again, the backend's
+ * channel still in use.
+ */
+START_TEST(rings_outside_ram_need_a_reset)
+{
+	const uint32_t go = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+	int fd = start_backend();
+	struct vhost_user_cfg cfg = fd_cfg(fd, NULL);
+	uint8_t c[4] = { 0 };
+
+	ck_assert_int_eq(mem_create(&mem, 16 << 20), 0);
+	ck_assert_int_eq(vhost_user_dev_create(&d, &cfg, &mem, &hv), 0);
+	for (int round = 0; round < 2; round++) {
+		common_w(VIRTIO_PCI_COMMON_STATUS, 1, go);
+		common_w(VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
+		common_w(VIRTIO_PCI_COMMON_GF, 4, 1u << (VIRTIO_F_VERSION_1 - 32));
+		common_w(VIRTIO_PCI_COMMON_STATUS, 1, go | VIRTIO_CONFIG_S_FEATURES_OK);
+		ck_assert(common_r(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_FEATURES_OK);
+		common_w(VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
+		if (round == 0) {
+			common_w(VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0);
+			common_w(VIRTIO_PCI_COMMON_Q_DESCHI, 4, 0x100); /* 1 TiB: past RAM */
+		} else {
+			/* In RAM, but the used ring misaligned: the backend would refuse it. */
+			common_w(VIRTIO_PCI_COMMON_Q_DESCLO, 4, 0x10000);
+			common_w(VIRTIO_PCI_COMMON_Q_DESCHI, 4, 0);
+			common_w(VIRTIO_PCI_COMMON_Q_AVAILLO, 4, 0x11000);
+			common_w(VIRTIO_PCI_COMMON_Q_USEDLO, 4, 0x12002);
+		}
+		common_w(VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+		common_w(VIRTIO_PCI_COMMON_STATUS, 1,
+			 go | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+		ck_assert(common_r(VIRTIO_PCI_COMMON_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+		ck_assert(!vu_frontend_broken(&d.fe));
+		ck_assert(!d.needs_reset);
+		common_w(VIRTIO_PCI_COMMON_STATUS, 1, 0);
+		ck_assert_uint_eq(common_r(VIRTIO_PCI_COMMON_STATUS, 1), 0);
+	}
+	/* The backend still answers: its config bytes, not zeros. */
+	d.vp.ops->config_read(&d.vp, 0, c, 4);
+	ck_assert_uint_eq(c[1], 1);
+	ck_assert_uint_eq(c[3], 3);
+	vhost_user_dev_destroy(&d); /* closes shmvm's end: the adopted backend returns */
+	pthread_join(thread, NULL);
+	ck_assert_int_eq(run_rc, 0);
+	mem_destroy(&mem);
+}
+END_TEST
+
 static Suite *vhost_user_pci_suite(void)
 {
 	Suite *s = suite_create("vhost_user_pci");
@@ -226,6 +292,7 @@ static Suite *vhost_user_pci_suite(void)
 	tcase_add_test(tc, failed_handshake_closed);
 	tcase_add_test(tc, zeroed_cfg_means_a_path);
 	tcase_add_test(tc, config_read_on_a_broken_channel);
+	tcase_add_test(tc, rings_outside_ram_need_a_reset);
 	suite_add_tcase(s, tc);
 	return s;
 }
