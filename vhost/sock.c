@@ -121,6 +121,22 @@ err:
 	return rc;
 }
 
+void vu_sock_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t nfds)
+{
+	struct cmsghdr *c;
+
+	if (!nfds)
+		return;
+	memset(ctl, 0, CMSG_SPACE(sizeof(int) * nfds));
+	mh->msg_control = ctl;
+	mh->msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+	c = CMSG_FIRSTHDR(mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+}
+
 /*
  * Send one whole message. @nowait: one sendmsg(MSG_DONTWAIT) that must take
  * it all; nothing sent is -EAGAIN, a part sent is -EPIPE (framing lost).
@@ -142,18 +158,7 @@ static int send_msg(int sock, uint32_t request, uint32_t flags, const void *payl
 
 	if (nfds > VU_MAX_FDS || size > VU_MAX_PAYLOAD)
 		return -EINVAL;
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	vu_sock_put_fds(&mh, ctl.buf, fds, nfds);
 	while (sent < total) {
 		ssize_t n = sendmsg(sock, &mh, MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0));
 

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "util/compiler.h"
 #include "vhost/msg.h"
@@ -58,6 +59,14 @@ int vu_msg_reply_u64(int sock, uint32_t request, uint64_t value) __must_check;
 
 /* Close every fd a received message carries. */
 void vu_msg_close_fds(struct vu_msg *m);
+
+/*
+ * Attach @nfds descriptors to @mh as one SCM_RIGHTS message built in @ctl,
+ * which must hold CMSG_SPACE(sizeof(int) * @nfds) bytes, aligned for a
+ * struct cmsghdr. No limit on the count here: tests and fuzzers send
+ * malformed messages through it too. Nothing is attached when @nfds is 0.
+ */
+void vu_sock_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t nfds);
 
 /*
  * Is @fd a connected AF_UNIX stream socket, one a vhost-user peer can be at

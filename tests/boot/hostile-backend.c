@@ -455,21 +455,16 @@ static void flood(int slots0)
 /* Write @len bytes of @buf with @nfds fds in one sendmsg (as many fds as we like). */
 static void send_raw(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	char ctl[CMSG_SPACE(sizeof(int) * 32)] = { 0 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 32)];
+		struct cmsghdr align;
+	} ctl;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (nfds) {
-		struct cmsghdr *c;
-
-		mh.msg_control = ctl;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	if (nfds > 32)
+		tb_die("send_raw: %zu fds, at most 32", nfds);
+	vu_sock_put_fds(&mh, ctl.buf, fds, nfds);
 	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)len)
 		tb_die("sendmsg: %s", strerror(errno));
 }

@@ -32,6 +32,7 @@
 
 #include "util/log.h"
 #include "vhost/msg.h"
+#include "vhost/sock.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -173,18 +174,7 @@ static inline bool fuzz_send(struct fuzz_feed *f, int sock, const uint8_t *p, si
 			break;
 		}
 	}
-	if (nfds) {
-		struct cmsghdr *c;
-
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
-	}
+	vu_sock_put_fds(&mh, ctl.buf, fds, nfds);
 	n = len ? sendmsg(sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : 0;
 	for (unsigned int i = 0; i < nown; i++)
 		close(own[i]);
