@@ -757,13 +757,18 @@ int vu_backend_dispatch(struct vu_backend *b, int fd)
 	return 0;
 }
 
-int vu_backend_run(struct vu_backend *b)
+int vu_backend_run_locked(struct vu_backend *b, pthread_mutex_t *lock)
 {
 	for (;;) {
-		int fds[1 + VU_BACKEND_MAX_QUEUES];
+		int fds[1 + VU_BACKEND_MAX_QUEUES], rc = 0;
 		struct pollfd p[ARRAY_SIZE(fds)];
-		unsigned int n = vu_backend_fds(b, fds, ARRAY_SIZE(fds));
+		unsigned int n;
 
+		if (lock)
+			pthread_mutex_lock(lock);
+		n = vu_backend_fds(b, fds, ARRAY_SIZE(fds));
+		if (lock)
+			pthread_mutex_unlock(lock);
 		if (!n)
 			return 0; /* an adopted connection ended: nothing left to serve */
 		for (unsigned int i = 0; i < n; i++)
@@ -776,10 +781,11 @@ int vu_backend_run(struct vu_backend *b)
 		for (unsigned int i = 0; i < n; i++) {
 			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			int rc = vu_backend_dispatch(b, p[i].fd);
-
-			if (rc)
-				return rc;
+			if (lock)
+				pthread_mutex_lock(lock);
+			rc = vu_backend_dispatch(b, p[i].fd);
+			if (lock)
+				pthread_mutex_unlock(lock);
 			/*
 			 * The fd set may have changed. One fd a round, the main
 			 * socket (p[0]) first: every message queued before a kick
@@ -787,7 +793,14 @@ int vu_backend_run(struct vu_backend *b)
 			 */
 			break;
 		}
+		if (rc)
+			return rc;
 	}
+}
+
+int vu_backend_run(struct vu_backend *b)
+{
+	return vu_backend_run_locked(b, NULL);
 }
 
 /* Send a backend-channel request and wait for its ack. */

@@ -136,6 +136,12 @@ bool vu_backend_done(const struct vu_backend *b);
  * backend serves one frontend after another.
  */
 int vu_backend_run(struct vu_backend *b) __must_check;
+/*
+ * vu_backend_run() holding @lock around each listing of the fds and each
+ * dispatch, so that another thread may look into @b (its memory table)
+ * under @lock between them (see "Threads"). NULL: no lock.
+ */
+int vu_backend_run_locked(struct vu_backend *b, pthread_mutex_t *lock) __must_check;
 
 /* Guest-physical range → our pointer, NULL unless all of it is in one region (binary search). */
 void *vu_gpa_to_va(struct vu_backend *b, uint64_t gpa, uint64_t len);

@@ -53,7 +53,7 @@ static pthread_mutex_t be_lock = PTHREAD_MUTEX_INITIALIZER; /* held to look into
 static void *backend_thread(void *arg)
 {
 	(void)arg;
-	run_rc = backend_loop_run(&be, &be_lock);
+	run_rc = vu_backend_run_locked(&be, &be_lock);
 	return NULL;
 }
 
@@ -83,12 +83,7 @@ static bool be_holds(uint64_t gpa, const void *want, size_t len)
 
 static size_t be_nregions(void)
 {
-	size_t n;
-
-	pthread_mutex_lock(&be_lock);
-	n = be.nregions;
-	pthread_mutex_unlock(&be_lock);
-	return n;
+	return backend_loop_nregions(&be, &be_lock);
 }
 
 static void setup(void)

@@ -100,19 +100,13 @@ static pthread_mutex_t be_lock = PTHREAD_MUTEX_INITIALIZER; /* held to look into
 static void *backend_thread(void *arg)
 {
 	(void)arg;
-	(void)!backend_loop_run(&be, &be_lock);
+	(void)!vu_backend_run_locked(&be, &be_lock);
 	return NULL;
 }
 
-/* The backend's region count, from the test's thread. */
 static size_t be_nregions(void)
 {
-	size_t n;
-
-	pthread_mutex_lock(&be_lock);
-	n = be.nregions;
-	pthread_mutex_unlock(&be_lock);
-	return n;
+	return backend_loop_nregions(&be, &be_lock);
 }
 
 static void setup(void)
