@@ -33,6 +33,7 @@ static int fail(struct vu_frontend *f, uint32_t req, const char *what, int rc)
 	log_err("vhost-user %s: %s %s: %s", vu_frontend_name(f),
 		vu_msg_name(VU_DIR_FRONTEND_REQ, req), what, strerror(-rc));
 	__atomic_store_n(&f->broken, true, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&f->errors, 1, __ATOMIC_RELAXED);
 	return rc;
 }
 

@@ -45,6 +45,8 @@ struct vu_frontend {
 	 * other data); read it with vu_frontend_broken().
 	 */
 	bool broken;
+	/* Requests that broke the channel (timeouts, bad replies, send errors): __atomic, any thread. */
+	unsigned long errors;
 };
 
 struct vu_ring_setup {

@@ -246,6 +246,7 @@ static struct json_object *dev_counters(struct jb *b, struct vhost_user_dev *d)
 	jb_u64(b, c, "eof_pages", s.eof_pages);
 	jb_u64(b, c, "refused_messages", __atomic_load_n(&d->refused_msgs, __ATOMIC_RELAXED));
 	jb_u64(b, c, "mem_reg_failures", __atomic_load_n(&d->announce.failures, __ATOMIC_RELAXED));
+	jb_u64(b, c, "main_channel_errors", __atomic_load_n(&d->fe.errors, __ATOMIC_RELAXED));
 	return c;
 }
 

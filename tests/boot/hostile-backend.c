@@ -590,6 +590,7 @@ static void noreply_case(void)
 	json_object *st, *devs;
 	size_t from = log_size();
 	long hb0, hb1;
+	long long errors;
 	bool saw, broken;
 	char log[128];
 
@@ -607,9 +608,10 @@ static void noreply_case(void)
 	json_object_put(st);
 	snprintf(log, sizeof(log), "vhost-user %s/%s.sock: %s reply: Connection timed out", dir,
 		 dev_sock[NOREPLY], vu_msg_name(VU_DIR_FRONTEND_REQ, noreply_req));
-	saw = logged(from, log, REPLY_MS + 15000);
+	/* Not before its timeout; how long after it depends on the (nested) machine's load. */
+	saw = logged(from, log, REPLY_MS + 120000);
 	waited = tb_now_ms() - noreply_at;
-	tb_check(saw && waited >= REPLY_MS - 2000 && waited <= REPLY_MS + 15000,
+	tb_check(saw && waited >= REPLY_MS - 2000,
 		 "shmvm gave up on the reply after %llu ms: %s \"%s\"", (unsigned long long)waited,
 		 saw ? "logged" : "NOT logged", log);
 	snprintf(log, sizeof(log), "vhost-user-%u: vhost-user backend %s/%s.sock: %s failed on the main "
@@ -621,6 +623,11 @@ static void noreply_case(void)
 	broken = json_object_get_boolean(json_object_object_get(
 		json_object_array_get_idx(devs, NOREPLY), "broken"));
 	json_object_put(st);
+	st = api("counters");
+	errors = tb_jint(json_object_array_get_idx(json_object_object_get(st, "devices"), NOREPLY),
+			 "counters.main_channel_errors");
+	json_object_put(st);
+	tb_check(errors == 1, "the control socket counts %lld main-channel error", (long long)errors);
 	hb1 = beat_after(heartbeat(), 10000);
 	tb_check(saw && broken && hb1 && serial_has("SHMVM-HB-NOREPLY done rc=0", 10000),
 		 "device marked broken (%s, control socket broken=%s), the guest's write returned, "

@@ -160,6 +160,7 @@ static void vm_setup(void)
 	devs[1].cfg.virtio_id = 26;
 	devs[1].pci_slot = 4;
 	devs[1].refused_msgs = BIG_COUNT;
+	devs[1].fe.errors = 1;
 	devs[1].has_shm = true;
 	w = &devs[1].shm;
 	ck_assert_int_eq(shm_window_init(w, devs[1].name, SHM_STRATEGY_SLOT, &slots, ids, sizes, 2),
@@ -309,6 +310,7 @@ static void check_fs_counters(struct json_object *c)
 	ck_assert_uint_eq(get_u64(c, "ro_writes"), 0);
 	ck_assert_uint_eq(get_u64(c, "eof_pages"), 3);
 	ck_assert_uint_eq(get_u64(c, "refused_messages"), BIG_COUNT);
+	ck_assert_uint_eq(get_u64(c, "main_channel_errors"), 1);
 }
 
 static void check_mapping(struct json_object *m, uint64_t shm_offset, uint64_t len,
@@ -410,6 +412,7 @@ START_TEST(counters_vm)
 	ck_assert_uint_eq(get_u64(c, "maps"), 0);
 	ck_assert_uint_eq(get_u64(c, "eof_pages"), 0);
 	ck_assert_uint_eq(get_u64(c, "refused_messages"), 0);
+	ck_assert_uint_eq(get_u64(c, "main_channel_errors"), 0);
 	d = json_object_array_get_idx(arr, 1);
 	ck_assert_uint_eq(get_u64(d, "index"), 1);
 	ck_assert(get_bool(d, "shm"));
