@@ -53,6 +53,8 @@ elif [ $status -ne 0 ]; then
 	why="shmvm exit status $status"
 elif grep -q 'seccomp' "$tmp/err"; then
 	why="shmvm hit its seccomp filter"
+elif grep -q -i 'sanitizer\|runtime error' "$tmp/err"; then
+	why="a sanitizer report: $(grep -m1 -i 'sanitizer\|runtime error' "$tmp/err")"
 elif ! grep -q 'hostile-backend: all checks passed' "$tmp/backend.log"; then
 	why="the backend did not finish its checks"
 fi
