@@ -305,12 +305,18 @@ static void start_child(struct sandbox_cfg *cfg, void *arg)
 {
 	struct kill_case *k = arg;
 
+	/*
+	 * Not check's handler, which answers SIGTERM with killpg() of the whole
+	 * test: reset here, before the fork, so that a SIGTERM reaching the new
+	 * child before it first runs cannot end the test (it did, once in CI).
+	 */
+	signal(SIGTERM, SIG_DFL);
 	k->child = fork();
 	if (k->child == 0) {
-		signal(SIGTERM, SIG_DFL); /* not check's handler */
 		pause();
 		_exit(0);
 	}
+	ck_assert_int_gt(k->child, 0); /* kill(-1, ...) of a failed fork must never happen */
 	cfg->children[cfg->nr_children++] = k->child;
 }
 
