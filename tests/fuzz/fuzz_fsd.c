@@ -460,24 +460,7 @@ static void run(struct fsd *fs, uint8_t c, size_t len)
 /* Could @opcode change the share? Then it is made again before the next input. */
 static bool changes(uint32_t opcode)
 {
-	switch (opcode) {
-	case FUSE_SETATTR:
-	case FUSE_WRITE:
-	case FUSE_CREATE:
-	case FUSE_MKDIR:
-	case FUSE_MKNOD:
-	case FUSE_UNLINK:
-	case FUSE_RMDIR:
-	case FUSE_RENAME:
-	case FUSE_RENAME2:
-	case FUSE_LINK:
-	case FUSE_SYMLINK:
-	case FUSE_FALLOCATE:
-	case FUSE_OPEN: /* O_TRUNC */
-		return true;
-	default:
-		return false;
-	}
+	return fsd_is_write_op(opcode) || opcode == FUSE_OPEN; /* OPEN: O_TRUNC */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

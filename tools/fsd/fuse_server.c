@@ -223,7 +223,7 @@ static int put(struct req *r, const void *p, size_t len)
 	return 0;
 }
 
-static bool is_write_op(uint32_t op)
+bool fsd_is_write_op(uint32_t op)
 {
 	switch (op) {
 	case FUSE_SETATTR:
@@ -823,7 +823,7 @@ static int dispatch(struct fsd *fs, struct req *r)
 		return op_init(fs, r);
 	if (!fs->initialised)
 		return -EIO;
-	if (fs->read_only && is_write_op(op))
+	if (fs->read_only && fsd_is_write_op(op))
 		return -EROFS;
 	switch (op) {
 	case FUSE_FORGET:

@@ -36,6 +36,9 @@ struct fsd_opts {
 
 struct fsd;
 
+/* Whether FUSE @opcode changes the share (a read-only share refuses it with EROFS). */
+bool fsd_is_write_op(uint32_t opcode);
+
 /*
  * A server for @o->shared_dir. Installs the process's SIGBUS handler
  * (util/guarded_copy.h): guest buffers are copied in and out with
