@@ -279,7 +279,7 @@ static void main_channel_failed(struct vhost_user_dev *d, const char *req)
 {
 	char why[64];
 
-	if (!__atomic_load_n(&d->fe.broken, __ATOMIC_RELAXED))
+	if (!vu_frontend_broken(&d->fe))
 		return;
 	snprintf(why, sizeof(why), "%s failed on the main channel", req);
 	vhost_user_dev_broken(d, why);

@@ -12,12 +12,6 @@
 #include "vhost/frontend.h"
 #include "vhost/sock.h"
 
-/* broken: written under @lock (fail()), @send_lock (close) or neither (the device's backend channel). */
-bool vu_frontend_broken(const struct vu_frontend *f)
-{
-	return __atomic_load_n(&f->broken, __ATOMIC_RELAXED);
-}
-
 bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf)
 {
 	return f->protocol_features & (1ULL << pf);
@@ -425,7 +419,7 @@ static int send_mem_reg(struct vu_frontend *f, uint32_t req, const struct vu_reg
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&f->send_lock);
 	/* broken and sock change under other threads; read them where the send happens. */
-	if (__atomic_load_n(&f->broken, __ATOMIC_RELAXED) || f->sock < 0)
+	if (vu_frontend_broken(f) || f->sock < 0)
 		rc = -EIO;
 	else
 		rc = vu_msg_send_nowait(f->sock, req, VU_VERSION, &m, sizeof(m),

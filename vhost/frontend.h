@@ -76,8 +76,16 @@ void vu_frontend_close(struct vu_frontend *f);
 /* The socket's path, the adopted socket's name, or "fd N": for log lines. */
 const char *vu_frontend_name(const struct vu_frontend *f);
 bool vu_frontend_has(const struct vu_frontend *f, enum vu_protocol_feature pf);
-/* A protocol error or a hang-up happened: every request fails with -EIO. Any thread. */
-bool vu_frontend_broken(const struct vu_frontend *f);
+/*
+ * A protocol error or a hang-up happened: every request fails with -EIO.
+ * Any thread (broken is written under @lock (fail()), @send_lock (close) or
+ * neither (the device's backend channel)); inline, so that code reading a
+ * device's state (the control socket) needs no more of the frontend.
+ */
+static inline bool vu_frontend_broken(const struct vu_frontend *f)
+{
+	return __atomic_load_n(&f->broken, __ATOMIC_RELAXED);
+}
 
 int vu_frontend_set_features(struct vu_frontend *f, uint64_t features) __must_check;
 int vu_frontend_get_config(struct vu_frontend *f, uint32_t off, void *buf, uint32_t len) __must_check;

@@ -201,11 +201,6 @@ static char *cmd_status(const struct api_target *t)
 	return reply_ok(&b, o);
 }
 
-static bool dev_broken(const struct vhost_user_dev *d)
-{
-	return __atomic_load_n(&d->fe.broken, __ATOMIC_RELAXED);
-}
-
 static char *cmd_devices(const struct api_target *t)
 {
 	struct jb b = {0};
@@ -221,7 +216,7 @@ static char *cmd_devices(const struct api_target *t)
 		jb_str(&b, e, "socket", d->cfg.socket);
 		jb_u64(&b, e, "virtio_id", d->cfg.virtio_id);
 		jb_u64(&b, e, "pci_slot", d->pci_slot);
-		jb_bool(&b, e, "broken", dev_broken(d));
+		jb_bool(&b, e, "broken", vu_frontend_broken(&d->fe));
 		jb_bool(&b, e, "shm", d->has_shm);
 		jb_push(&b, arr, e);
 	}
