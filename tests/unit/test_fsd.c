@@ -1637,6 +1637,25 @@ START_TEST(host_swaps_file_for_symlink)
 END_TEST
 
 /* The host flips names between a directory (or file) and a symlink out while the guest works. */
+/*
+ * CREATE @name (@len bytes with its NUL) in @parent for appending, and if
+ * that worked, RELEASE and FORGET what it gave: the race's writer side.
+ */
+static void create_and_drop(uint64_t parent, const char *name, size_t len)
+{
+	struct fuse_create_in cr = {.flags = O_WRONLY | O_APPEND, .mode = S_IFREG | 0644};
+	struct fuse_forget_in one = {.nlookup = 1};
+
+	if (req3(FUSE_CREATE, parent, &cr, sizeof(cr), name, len, NULL, 0) == 0) {
+		struct fuse_entry_out *e = payload();
+		uint64_t nn = e->nodeid, fh = ((struct fuse_open_out *)(e + 1))->fh;
+
+		req(FUSE_RELEASE, nn, &(struct fuse_release_in){.fh = fh},
+		    sizeof(struct fuse_release_in));
+		req(FUSE_FORGET, nn, &one, sizeof(one));
+	}
+}
+
 START_TEST(host_races_symlinks)
 {
 	char d[128], dswap[128], f[128], fswap[128];
@@ -1688,17 +1707,7 @@ START_TEST(host_races_symlinks)
 			} else {
 				refused++;
 			}
-			struct fuse_create_in cr = {.flags = O_WRONLY | O_APPEND,
-						    .mode = S_IFREG | 0644};
-			if (req3(FUSE_CREATE, dn, &cr, sizeof(cr), "new", 4, NULL, 0) == 0) {
-				struct fuse_entry_out *e = payload();
-				uint64_t nn = e->nodeid;
-
-				fh = ((struct fuse_open_out *)(e + 1))->fh;
-				req(FUSE_RELEASE, nn, &(struct fuse_release_in){.fh = fh},
-				    sizeof(struct fuse_release_in));
-				req(FUSE_FORGET, nn, &one, sizeof(one));
-			}
+			create_and_drop(dn, "new", 4);
 			if (named(FUSE_MKDIR, dn, "m", 2) == 0)
 				named(FUSE_RMDIR, dn, "m", 2);
 			req(FUSE_FORGET, dn, &one, sizeof(one));
@@ -1725,16 +1734,7 @@ START_TEST(host_races_symlinks)
 			req(FUSE_SETATTR, fn, &sa, sizeof(sa));
 			req(FUSE_FORGET, fn, &one, sizeof(one));
 		}
-		struct fuse_create_in cr = {.flags = O_WRONLY | O_APPEND, .mode = S_IFREG | 0644};
-		if (req3(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "f", 2, NULL, 0) == 0) {
-			struct fuse_entry_out *e = payload();
-			uint64_t nn = e->nodeid;
-
-			fh = ((struct fuse_open_out *)(e + 1))->fh;
-			req(FUSE_RELEASE, nn, &(struct fuse_release_in){.fh = fh},
-			    sizeof(struct fuse_release_in));
-			req(FUSE_FORGET, nn, &one, sizeof(one));
-		}
+		create_and_drop(FUSE_ROOT_ID, "f", 2);
 		rounds++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 1000000000L);
