@@ -46,16 +46,8 @@ fail() {
 	} >&2
 	exit 1
 }
-# wait_for PATTERN SECONDS: until the guest prints a line matching PATTERN.
-wait_for() {
-	end=$(($(date +%s) + $2))
-	while ! grep -q "$1" "$out" 2>/dev/null; do
-		kill -0 "$spid" 2>/dev/null || fail "shmvm exited while waiting for '$1'"
-		[ "$(date +%s)" -lt $end ] || fail "no '$1' from the guest in $2 s"
-		grep -q 'SHMVM-DAX-FAIL\|SHMVM-STEP-FAIL' "$out" && fail "the guest failed: $(grep -m1 'SHMVM-DAX-FAIL\|SHMVM-STEP-FAIL' "$out")"
-		sleep 0.5
-	done
-}
+guest_fail=SHMVM-DAX-FAIL
+. "$here/guest-wait.sh"
 # q EXPR: EXPR evaluated (Python) over the control socket's regions reply, as d.
 q() {
 	"$api" "$sock" regions | python3 -c 'import json, sys; d = json.load(sys.stdin)["devices"][0]; print('"$1"')'

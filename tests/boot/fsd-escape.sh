@@ -62,16 +62,8 @@ fail() {
 	} >&2
 	exit 1
 }
-# wait_for PATTERN SECONDS: until the guest prints a line matching PATTERN.
-wait_for() {
-	end=$(($(date +%s) + $2))
-	while ! grep -q "$1" "$out" 2>/dev/null; do
-		kill -0 "$spid" 2>/dev/null || fail "shmvm exited while waiting for '$1'"
-		[ "$(date +%s)" -lt $end ] || fail "no '$1' from the guest in $2 s"
-		grep -q 'SHMVM-ESC-FAIL\|SHMVM-STEP-FAIL' "$out" && fail "the guest failed: $(grep -m1 'SHMVM-ESC-FAIL\|SHMVM-STEP-FAIL' "$out")"
-		sleep 0.5
-	done
-}
+guest_fail=SHMVM-ESC-FAIL
+. "$here/guest-wait.sh"
 
 "$fsd" --socket "$tmp/fs.sock" --shared-dir "$share" --tag shmvm >"$tmp/fsd.log" 2>&1 &
 fpid=$!

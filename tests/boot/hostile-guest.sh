@@ -52,21 +52,14 @@ fail() {
 status() {
 	"$api" --timeout 10 "$dir/api.sock" status 2>&1
 }
-# wait_for PATTERN SECONDS: until the guest prints PATTERN; shmvm must stay
-# up and its control socket answer all the while.
-wait_for() {
-	end=$(($(date +%s) + $2))
-	while ! grep -q "$1" "$out" 2>/dev/null; do
-		kill -0 "$spid" 2>/dev/null || fail "shmvm exited while waiting for '$1'"
-		[ "$(date +%s)" -lt $end ] || fail "no '$1' from the guest in $2 s"
-		grep -q 'SHMVM-HOSTILE-FAIL\|SHMVM-STEP-FAIL' "$out" &&
-			fail "the guest failed: $(grep -m1 'SHMVM-HOSTILE-FAIL\|SHMVM-STEP-FAIL' "$out")"
-		if [ -S "$dir/api.sock" ]; then
-			s=$(status) || fail "the control socket does not answer 'status': $s"
-		fi
-		sleep 0.5
-	done
+# While waiting for the guest (wait_for), the control socket must answer.
+wait_hook() {
+	if [ -S "$dir/api.sock" ]; then
+		s=$(status) || fail "the control socket does not answer 'status': $s"
+	fi
 }
+guest_fail=SHMVM-HOSTILE-FAIL
+. "$here/guest-wait.sh"
 # live: mappings in every shared-memory window (control socket).
 live() {
 	"$api" "$dir/api.sock" regions |
