@@ -19,7 +19,7 @@
 set -u
 shmvm=$1 guest=$2 fsd=$3 strategy=$4
 here=$(dirname "$0")
-api=$here/../../tools/shmvm-api
+aq=${API_QUERY:?set by meson to tests/api-query in the build}
 . "$here/../need-kvm.sh"
 tmp=$(mktemp -d)
 fpid= spid=
@@ -48,11 +48,9 @@ fail() {
 }
 guest_fail=SHMVM-DAX-FAIL
 . "$here/guest-wait.sh"
-# q EXPR: EXPR evaluated (Python) over the control socket's regions reply, as d.
-q() {
-	"$api" "$sock" regions | python3 -c 'import json, sys; d = json.load(sys.stdin)["devices"][0]; print('"$1"')'
-}
-live() { q 'sum(len(r["mappings"]) for r in d["regions"])'; }
+# q PATH: the number at PATH in the control socket's regions reply for the device (api-query).
+q() { "$aq" "$sock" regions "devices.0.$1"; }
+live() { q 'regions.*.mappings.#'; }
 # wait_live N SECONDS: until the window holds N mappings.
 wait_live() {
 	end=$(($(date +%s) + $2))
@@ -82,7 +80,7 @@ spid=$!
 wait_for '^SHMVM-DAX-MOUNTED' 600
 fs_verify "$out" "$share"
 [ -z "$fs_why" ] || fail "fsops with DAX: $fs_why"
-[ "$(q 'd["window"]["size"]')" = $((16 << 20)) ] || fail "the window is not 16 MiB: $(q 'd["window"]')"
+[ "$(q window.size)" = $((16 << 20)) ] || fail "the window is not 16 MiB: $("$aq" "$sock" regions)"
 echo "ok   the virtio-fs checks pass with -o dax=always"
 
 # 1. Live mappings of the held file, with its inode.
@@ -90,8 +88,10 @@ wait_for '^SHMVM-DAX-HOLD' 300
 line=$(grep -m1 '^SHMVM-DAX-HOLD' "$out")
 [ "${line#*ino=}" != "$line" ] && [ "$(echo "$line" | sed 's/.*ino=\([0-9]*\).*/\1/')" = "$big_ino" ] ||
 	fail "the guest holds inode '$line', the host file is $big_ino"
-n=$(q "sum(1 for r in d['regions'] for m in r['mappings'] if m['ino'] == $big_ino)")
-[ "$n" -ge 1 ] || fail "the control socket shows no mapping of inode $big_ino: $("$api" "$sock" regions)"
+n=$("$aq" "$sock" regions | python3 -c "import json, sys
+d = json.load(sys.stdin)['devices'][0]
+print(sum(1 for r in d['regions'] for m in r['mappings'] if m['ino'] == $big_ino))")
+[ "$n" -ge 1 ] || fail "the control socket shows no mapping of inode $big_ino: $("$aq" "$sock" regions)"
 echo "ok   $n live mappings of big.bin (inode $big_ino) while the guest holds it"
 touch "$share/flag-hold"
 
@@ -113,7 +113,7 @@ for i in 00 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15; do
 done
 [ $wrong -eq 0 ] || fail "$wrong of 32 reads through the recycled window have the wrong checksum"
 grep -q "^SHMVM-DAX-BIG $big_md5" "$out" || fail "big.bin read wrong: $(grep SHMVM-DAX-BIG "$out")"
-maps=$(q 'd["counters"]["maps"]')
+maps=$(q counters.maps)
 [ "$maps" -gt $((2 * 128 / 2)) ] || fail "only $maps maps for 256 MiB of reads: the window was not recycled"
 echo "ok   32 checksummed reads of 8 MiB files through a $window_maps-range window: $maps maps, at most $max live"
 
@@ -131,7 +131,7 @@ wait_for '^SHMVM-DAX-ALIVE' 300
 grep -q '^SHMVM-DAX-TRUNC-READ 00' "$out" || fail "past the new end the guest read $(grep TRUNC-READ "$out"), not zeros"
 [ "$(stat -c %s "$share/trunc.bin")" = 4096 ] || fail "trunc.bin grew to $(stat -c %s "$share/trunc.bin") bytes"
 cmp -s "$tmp/trunc.head" "$share/trunc.bin" || fail "trunc.bin's remaining page changed"
-eof=$(q 'd["counters"]["eof_pages"]')
+eof=$(q counters.eof_pages)
 [ "$eof" -ge 1 ] || fail "no eof_pages counted"
 echo "ok   a page past a host truncation: the VM goes on ($eof pages zeroed), the file is untouched"
 
@@ -149,8 +149,8 @@ fpid=
 wait_live 0 60
 beat=$(grep -c '^SHMVM-HEARTBEAT' "$out")
 wait_for "^SHMVM-HEARTBEAT $((beat + 3))\\b" 120
-"$api" "$sock" status | grep -q '"state": *"running"' || fail "the VM is not running: $("$api" "$sock" status)"
-"$api" "$sock" shutdown >/dev/null || fail "the control socket refused shutdown"
+"$aq" "$sock" status | grep -q '"state":"running"' || fail "the VM is not running: $("$aq" "$sock" status)"
+"$aq" "$sock" shutdown >/dev/null || fail "the control socket refused shutdown"
 wait "$spid"
 status=$?
 spid=

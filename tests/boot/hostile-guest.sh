@@ -21,7 +21,7 @@ shmvm=$1 guest=$2 fsd=$3
 shift 3
 [ $# -gt 0 ] || set -- slot window
 here=$(dirname "$0")
-api=$here/../../tools/shmvm-api
+aq=${API_QUERY:?set by meson to tests/api-query in the build}
 . "$here/../need-kvm.sh"
 tmp=$(mktemp -d)
 apid= bpid= spid=
@@ -50,7 +50,7 @@ fail() {
 }
 # status: the control socket's answer, within 10 s.
 status() {
-	"$api" --timeout 10 "$dir/api.sock" status 2>&1
+	"$aq" "$dir/api.sock" status 2>&1
 }
 # While waiting for the guest (wait_for), the control socket must answer.
 wait_hook() {
@@ -62,8 +62,7 @@ guest_fail=SHMVM-HOSTILE-FAIL
 . "$here/guest-wait.sh"
 # live: mappings in every shared-memory window (control socket).
 live() {
-	"$api" "$dir/api.sock" regions |
-		python3 -c 'import json, sys; print(sum(len(r["mappings"]) for d in json.load(sys.stdin)["devices"] for r in d.get("regions", [])))'
+	"$aq" "$dir/api.sock" regions 'devices.*.regions.*.mappings.#'
 }
 # snapshot DIR: everything in DIR but access times, with contents.
 snapshot() {
@@ -137,7 +136,7 @@ run() {
 	status | grep -q '"state": *"running"' || fail "the VM is not running: $(status)"
 	kill -0 "$apid" 2>/dev/null || fail "shmvm-fsd (A) died"
 	kill -0 "$bpid" 2>/dev/null || fail "shmvm-fsd (B) died"
-	"$api" "$dir/api.sock" shutdown >/dev/null || fail "the control socket refused shutdown"
+	"$aq" "$dir/api.sock" shutdown >/dev/null || fail "the control socket refused shutdown"
 	wait "$spid"
 	rc=$?
 	spid=

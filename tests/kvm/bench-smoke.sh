@@ -1,12 +1,13 @@
 #!/bin/sh
-# bench-smoke.sh SHMVM SHMVM-BENCH SPIN-GUEST SHMVM-API STRATEGY: shmvm-bench
+# bench-smoke.sh SHMVM SHMVM-BENCH SPIN-GUEST STRATEGY: shmvm-bench
 # with tiny numbers against a real shmvm running the tiny guest guests/spin.S.
 # Checks that it works, never how fast: exit 0, one table row per live count
 # with non-zero times and a ratio, the guest running, and no mapping left in
 # shmvm's window afterwards (its control socket). Needs /dev/kvm (exit 77
 # without it: run through tools/with-kvm).
 set -u
-shmvm=$1 bench=$2 guest=$3 api=$4 strategy=$5
+shmvm=$1 bench=$2 guest=$3 strategy=$4
+aq=${API_QUERY:?set by meson to tests/api-query in the build}
 . "$(dirname "$0")/../need-kvm.sh"
 tmp=$(mktemp -d)
 spid=
@@ -41,15 +42,15 @@ for live in 0 8; do
 done
 [ "$(grep -vc '^#' "$tmp/bench.out")" -eq 3 ] || bad "not a header and 2 rows"
 grep -q 'SHMVM-TINY spin: spinning' "$tmp/serial" 2>/dev/null || bad "the guest did not program BAR 2 and spin"
-regions=$(python3 "$api" "$tmp/api.sock" regions) || bad "control socket: regions failed"
-live=$(echo "$regions" | python3 -c 'import json, sys
-d = json.load(sys.stdin)["devices"]
-print(sum(len(r["mappings"]) for dev in d for r in dev["regions"]) if len(d) == 1 else -1)')
-[ "$live" = 0 ] || bad "control socket shows $live live mappings after the bench, not 0"
-maps=$(echo "$regions" | python3 -c 'import json, sys; print(json.load(sys.stdin)["devices"][0]["counters"]["maps"])')
+# One device, no mapping left, and how many maps it counted.
+set -- $("$aq" "$tmp/api.sock" regions 'devices.#' 'devices.0.regions.*.mappings.#' devices.0.counters.maps)
+[ "$#" = 3 ] || bad "control socket: regions failed: $("$aq" "$tmp/api.sock" regions 2>&1)"
+[ "${1:-}" = 1 ] || bad "control socket shows ${1:-no} devices with a window, not 1"
+[ "${2:-}" = 0 ] || bad "control socket shows ${2:-?} live mappings after the bench, not 0"
+maps=${3:-}
 # 8 live + 50 timed cycles at each of 2 live counts: at least 108 maps done.
 [ "$maps" -ge 108 ] 2>/dev/null || bad "shmvm counted $maps maps, expected at least 108"
-python3 "$api" "$tmp/api.sock" shutdown >/dev/null || bad "control socket: shutdown failed"
+"$aq" "$tmp/api.sock" shutdown >/dev/null || bad "control socket: shutdown failed"
 timeout 60 sh -c "while kill -0 $spid 2>/dev/null; do sleep 0.1; done"
 wait "$spid"
 status=$?

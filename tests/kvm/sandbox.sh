@@ -10,7 +10,8 @@
 # and boot test runs with it.) Needs /dev/kvm (exit 77 without it: run
 # through tools/with-kvm).
 set -u
-shmvm=$1 fsd=$2 spin=$3 api=$4
+shmvm=$1 fsd=$2 spin=$3
+aq=${API_QUERY:?set by meson to tests/api-query in the build}
 . "$(dirname "$0")/../need-kvm.sh"
 tmp=$(mktemp -d)
 spid=
@@ -86,9 +87,9 @@ if start_spin --api-socket "$tmp/api.sock"; then
 			bad "shmvm-fsd: CapBnd $(field "$fpid" CapBnd), expected none"
 		[ "$(field "$fpid" NoNewPrivs)" = 1 ] || bad "shmvm-fsd: no no_new_privs"
 	fi
-	python3 "$api" "$tmp/api.sock" status >"$tmp/status" 2>&1 ||
+	"$aq" "$tmp/api.sock" status >"$tmp/status" 2>&1 ||
 		bad "control socket: status failed: $(cat "$tmp/status")"
-	python3 "$api" "$tmp/api.sock" shutdown >/dev/null 2>&1 || bad "control socket: shutdown failed"
+	"$aq" "$tmp/api.sock" shutdown >/dev/null 2>&1 || bad "control socket: shutdown failed"
 	stop_spin
 	[ "$status" -eq 0 ] || bad "shmvm exit status $status after the control socket's shutdown, expected 0"
 	[ -e "$tmp/api.sock" ] && bad "the control socket's file is still there"
