@@ -201,31 +201,78 @@ static void retract(struct shm_window *w, struct shm_mapping *m)
 	w->ops->unmapped(w->ops_opaque, m, w->gpa);
 }
 
-/* A watch on @fd's file for the mapping being made: its descriptor, or -1. Lock held. */
+/* How a mapping with SHM_MAP_F_* @flags is mapped (a held page: PROT_NONE). */
+static int map_prot(const struct shm_window *w, uint32_t flags)
+{
+	/* Window strategy: a read-only mapping is a private copy the guest may write. */
+	if (w->strategy == SHM_STRATEGY_WINDOW || (flags & SHM_MAP_F_RW))
+		return PROT_READ | PROT_WRITE;
+	return PROT_READ;
+}
+
+/* Which hold is newest, across every window of the process (never 0). */
+static uint64_t hold_clock;
+
+/*
+ * Hold mapping @m's file pages from byte @from on (page-aligned, below
+ * file_len): PROT_NONE, so a guest access fails KVM_RUN with EFAULT instead
+ * of hanging its vCPU. false, logged, if mprotect fails (the pages stay
+ * touchable). Lock held.
+ */
+static bool hold(struct shm_window *w, struct shm_mapping *m, uint64_t from)
+{
+	if (mprotect(w->hva + m->off + from, m->file_len - from, PROT_NONE)) {
+		log_ratelimited(&eof_rl, LOG_ERR,
+				"%s: cannot hold the pages past the file's end of the mapping at "
+				"window offset %#llx: %s",
+				w->name, (unsigned long long)m->off, strerror(errno));
+		return false;
+	}
+	m->ok_len = from;
+	m->held_seq = __atomic_add_fetch(&hold_clock, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* Give mapping @m's held pages back to the guest. false, logged, if mprotect fails. Lock held. */
+static bool release(struct shm_window *w, struct shm_mapping *m)
+{
+	if (m->ok_len == m->file_len)
+		return true;
+	if (mprotect(w->hva + m->off + m->ok_len, m->file_len - m->ok_len, map_prot(w, m->flags))) {
+		log_ratelimited(&eof_rl, LOG_ERR,
+				"%s: cannot give back the held pages of the mapping at window "
+				"offset %#llx: %s",
+				w->name, (unsigned long long)m->off, strerror(errno));
+		return false;
+	}
+	m->ok_len = m->file_len;
+	m->held_seq = 0;
+	return true;
+}
+
+/* A watch on @fd's file for the mapping being made: its descriptor, or -1 (errno set). Lock held. */
 static int watch(struct shm_window *w, int fd)
 {
 	char path[32];
-	int wd;
 
-	if (w->watch_fd < 0)
+	if (w->watch_fd < 0) {
+		errno = ENOSYS;
 		return -1;
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	wd = inotify_add_watch(w->watch_fd, path, IN_MODIFY);
-	if (wd < 0)
-		log_ratelimited(&map_rl, LOG_WARN, "%s: cannot watch a mapped file (%s): its truncation "
-				"is repaired only when a guest access fails", w->name, strerror(errno));
-	return wd;
+	return inotify_add_watch(w->watch_fd, path, IN_MODIFY);
 }
 
-/* Mapping @i goes: remove its file's watch unless another mapping of the file keeps it. Lock held. */
-static void unwatch(struct shm_window *w, size_t i)
+/*
+ * Watch @wd loses a user (table entry @skip, or nothing when @skip is
+ * nr_maps): remove it unless another mapping of the file keeps it. Lock held.
+ */
+static void unwatch(struct shm_window *w, int wd, size_t skip)
 {
-	int wd = w->maps[i].wd;
-
 	if (wd < 0)
 		return;
 	for (size_t j = 0; j < w->nr_maps; j++)
-		if (j != i && w->maps[j].wd == wd)
+		if (j != skip && w->maps[j].wd == wd)
 			return;
 	inotify_rm_watch(w->watch_fd, wd);
 }
@@ -245,12 +292,12 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	const struct shm_region *r;
 	struct shm_mapping m = { .shmid = shmid, .shm_offset = shm_offset, .len = len,
 				 .fd_offset = fd_offset, .flags = (uint32_t)flags,
-				 .slot = SHM_NO_SLOT };
+				 .slot = SHM_NO_SLOT, .wd = -1 };
 	uint64_t page = page_size();
 	struct stat st;
 	size_t at;
 	void *p;
-	int prot, share, rc;
+	int share, watch_err, rc;
 
 	pthread_mutex_lock(&w->lock);
 	r = shm_window_region(w, shmid);
@@ -281,20 +328,28 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 		rc = refuse_map(w, -EEXIST, "overlaps a mapping", shmid, shm_offset, len);
 		goto out;
 	}
+	/* The watch first: a change to the file after the fstat() below is an event. */
+	if (fd >= 0)
+		m.wd = watch(w, fd);
+	watch_err = errno;
 	if (fd < 0 || fstat(fd, &st)) {
 		rc = refuse_map(w, -EBADF, "bad file descriptor", shmid, shm_offset, len);
-		goto out;
+		goto out_unwatch;
 	}
+	if (m.wd < 0 && w->watch_fd >= 0)
+		log_ratelimited(&map_rl, LOG_WARN, "%s: cannot watch a mapped file (%s): a change to "
+				"its size is seen only when a guest access fails", w->name,
+				strerror(watch_err));
 	m.dev = st.st_dev;
 	m.ino = st.st_ino;
-	m.file_len = len;
+	m.file_len = m.ok_len = len;
 	if (w->nr_maps == w->cap_maps) {
 		size_t cap = w->cap_maps ? 2 * w->cap_maps : 16;
 		struct shm_mapping *maps = realloc(w->maps, cap * sizeof(*maps));
 
 		if (!maps) {
 			rc = refuse_map(w, -ENOMEM, "out of memory", shmid, shm_offset, len);
-			goto out;
+			goto out_unwatch;
 		}
 		w->maps = maps;
 		w->cap_maps = cap;
@@ -303,32 +358,40 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	 * Window strategy: a read-only mapping is private and writable, so a
 	 * guest write lands in a private copy instead of failing KVM_RUN.
 	 */
-	prot = PROT_READ | (flags & SHM_MAP_F_RW ? PROT_WRITE : 0);
 	share = MAP_SHARED;
-	if (w->strategy == SHM_STRATEGY_WINDOW && !(flags & SHM_MAP_F_RW)) {
-		prot |= PROT_WRITE;
+	if (w->strategy == SHM_STRATEGY_WINDOW && !(flags & SHM_MAP_F_RW))
 		share = MAP_PRIVATE | MAP_NORESERVE;
-	}
-	p = mmap(w->hva + m.off, len, prot, share | MAP_FIXED, fd, (off_t)fd_offset);
+	p = mmap(w->hva + m.off, len, map_prot(w, m.flags), share | MAP_FIXED, fd, (off_t)fd_offset);
 	if (p == MAP_FAILED) {
 		rc = -errno;
 		/* A failed MAP_FIXED may have unmapped the range: put the reservation back. */
 		restore(w, m.off, len);
 		refuse_map(w, rc, strerror(-rc), shmid, shm_offset, len);
-		goto out;
+		goto out_unwatch;
+	}
+	/* What lies past the file's end is held before the guest can reach it. */
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < fd_offset + len) {
+		uint64_t end = (uint64_t)st.st_size > fd_offset ?
+				       ALIGN_UP((uint64_t)st.st_size - fd_offset, page) : 0;
+
+		if (end < len)
+			hold(w, &m, end);
 	}
 	rc = slot_add(w, &m);
 	if (rc) {
 		restore(w, m.off, len);
 		refuse_map(w, rc, "no memory slot", shmid, shm_offset, len);
-		goto out;
+		goto out_unwatch;
 	}
-	m.wd = watch(w, fd);
 	memmove(&w->maps[at + 1], &w->maps[at], (w->nr_maps - at) * sizeof(*w->maps));
 	w->maps[at] = m;
 	w->nr_maps++;
 	w->stats.maps++;
+	w->stats.eof_held += (m.file_len - m.ok_len) / page;
 	announce(w, &w->maps[at], fd);
+	goto out;
+out_unwatch:
+	unwatch(w, m.wd, w->nr_maps);
 out:
 	pthread_mutex_unlock(&w->lock);
 	return rc;
@@ -368,7 +431,7 @@ int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, u
 				w->name, rc == -ENOENT ? "not one whole mapping" : "bad range", shmid,
 				(unsigned long long)shm_offset, (unsigned long long)len);
 	} else {
-		unwatch(w, i);
+		unwatch(w, w->maps[i].wd, i);
 		drop(w, i);
 		w->stats.unmaps++;
 	}
@@ -462,19 +525,25 @@ static bool page_past_eof(void *p, uint64_t page)
 }
 
 /*
- * How many leading pages of @m its file still backs: the last page probed
- * first, then a binary search for the first one past the end. Lock held.
+ * How many of the first @limit bytes of @m its file still backs, in pages:
+ * the last page probed first; then, if the file ends before it, page @hint
+ * (where it ended at the last look) and the one before; and only if the end
+ * moved, a binary search for the first page past it. The range must be
+ * touchable (not held). Lock held.
  */
 static uint64_t pages_before_eof(const struct shm_window *w, const struct shm_mapping *m,
-				 uint64_t page)
+				 uint64_t limit, uint64_t hint, uint64_t page)
 {
 	uint8_t *base = w->hva + m->off;
-	uint64_t lo = 0, hi = m->file_len / page;
+	uint64_t lo = 0, hi = limit / page;
 
 	if (!hi || !page_past_eof(base + (hi - 1) * page, page))
 		return hi;
 	/* Page hi - 1 is past the end: the first such page is in [lo, hi - 1]. */
 	hi--;
+	if (hint < hi && page_past_eof(base + hint * page, page) &&
+	    (!hint || !page_past_eof(base + (hint - 1) * page, page)))
+		return hint;
 	while (lo < hi) {
 		uint64_t mid = lo + (hi - lo) / 2;
 
@@ -486,63 +555,39 @@ static uint64_t pages_before_eof(const struct shm_window *w, const struct shm_ma
 	return lo;
 }
 
-/* Put zeros over mapping @m's pages past its file's end; how many. Lock held. */
-static size_t repair_mapping(struct shm_window *w, struct shm_mapping *m, uint64_t page)
+/*
+ * Mapping @m's file changed: give its held pages back, find the file's end
+ * again and hold what lies past it. Returns the pages held or given back
+ * (counted). Lock held.
+ */
+static size_t follow_file(struct shm_window *w, struct shm_mapping *m, uint64_t page)
 {
-	uint64_t good = pages_before_eof(w, m, page) * page, bad = m->file_len - good;
-	/* What the guest may do there (a read-only mapping's slot is read-only anyway). */
-	int prot = PROT_READ;
-	void *p;
+	uint64_t was = m->ok_len, seq = m->held_seq, end;
 
-	if (!bad)
+	if (!release(w, m))
 		return 0;
-	if (w->strategy == SHM_STRATEGY_WINDOW || (m->flags & SHM_MAP_F_RW))
-		prot |= PROT_WRITE;
-	p = mmap(w->hva + m->off + good, bad, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-		 -1, 0);
-	if (p == MAP_FAILED) {
-		log_ratelimited(&eof_rl, LOG_ERR,
-				"%s: cannot put zeros past the file's end of the mapping "
-				"at window offset %#llx: %s",
-				w->name, (unsigned long long)m->off, strerror(errno));
-		/* A failed MAP_FIXED may have unmapped the range: reserve it again. */
-		restore(w, m->off + good, bad);
-		return 0;
+	end = pages_before_eof(w, m, m->file_len, was / page, page) * page;
+	if (end < m->file_len && !hold(w, m, end))
+		end = m->file_len; /* touchable after all (logged) */
+	if (end > was) {
+		w->stats.eof_released += (end - was) / page;
+		return (end - was) / page;
 	}
-	m->file_len = good;
-	w->stats.eof_pages += bad / page;
-	log_ratelimited(&eof_rl, LOG_WARN,
-			"%s: mapping at window offset %#llx (dev %llu ino %llu): %llu "
-			"pages past its file's end, now private zeros",
-			w->name, (unsigned long long)m->off, (unsigned long long)m->dev,
-			(unsigned long long)m->ino, (unsigned long long)(bad / page));
-	return bad / page;
-}
-
-size_t shm_window_repair(struct shm_window *w)
-{
-	uint64_t page = page_size();
-	size_t repaired = 0;
-
-	if (!w->hva)
-		return 0;
-	pthread_mutex_lock(&w->lock);
-	for (size_t i = 0; i < w->nr_maps; i++)
-		repaired += repair_mapping(w, &w->maps[i], page);
-	pthread_mutex_unlock(&w->lock);
-	return repaired;
-}
-
-int shm_window_watch_fd(const struct shm_window *w)
-{
-	return w->watch_fd;
+	if (end < was) {
+		w->stats.eof_held += (was - end) / page;
+		return (was - end) / page;
+	}
+	/* The same end (a write inside the file): the hold keeps its age. */
+	if (end < m->file_len)
+		m->held_seq = seq;
+	return 0;
 }
 
 size_t shm_window_files_changed(struct shm_window *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	uint64_t page = page_size();
-	size_t repaired = 0;
+	size_t changed = 0;
 	ssize_t n;
 
 	if (w->watch_fd < 0)
@@ -558,11 +603,94 @@ size_t shm_window_files_changed(struct shm_window *w)
 				continue; /* IN_IGNORED: the watch went with its file's last mapping */
 			for (size_t i = 0; i < w->nr_maps; i++)
 				if (w->maps[i].wd == ev.wd)
-					repaired += repair_mapping(w, &w->maps[i], page);
+					changed += follow_file(w, &w->maps[i], page);
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	return repaired;
+	return changed;
+}
+
+size_t shm_window_refresh(struct shm_window *w)
+{
+	uint64_t page = page_size(), released;
+
+	if (!w->hva)
+		return 0;
+	released = shm_window_stats(w).eof_released;
+	shm_window_files_changed(w);
+	/*
+	 * Then every mapping, for what no event announced: a file cut or grown
+	 * through a path inotify does not see (an overlay's lower file), or one
+	 * whose writes raise no event (a memfd, on recent kernels).
+	 */
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nr_maps; i++)
+		follow_file(w, &w->maps[i], page);
+	released = w->stats.eof_released - released;
+	pthread_mutex_unlock(&w->lock);
+	return released;
+}
+
+uint64_t shm_window_newest_hold(struct shm_window *w)
+{
+	uint64_t seq = 0;
+
+	if (!w->hva)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nr_maps; i++)
+		if (w->maps[i].held_seq > seq)
+			seq = w->maps[i].held_seq;
+	pthread_mutex_unlock(&w->lock);
+	return seq;
+}
+
+size_t shm_window_zero_hold(struct shm_window *w, uint64_t seq)
+{
+	uint64_t page = page_size(), good, bad;
+	struct shm_mapping *m = NULL;
+	void *p;
+
+	if (!w->hva || !seq)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nr_maps && !m; i++)
+		if (w->maps[i].held_seq == seq)
+			m = &w->maps[i];
+	if (!m) {
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	good = m->ok_len;
+	bad = m->file_len - good;
+	/* Readable; writable as the guest could write the mapping (slot: as its slot). */
+	p = mmap(w->hva + m->off + good, bad, map_prot(w, m->flags),
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED) {
+		log_ratelimited(&eof_rl, LOG_ERR,
+				"%s: cannot put zeros past the file's end of the mapping "
+				"at window offset %#llx: %s",
+				w->name, (unsigned long long)m->off, strerror(errno));
+		/* A failed MAP_FIXED may have unmapped the range: reserve it again. */
+		restore(w, m->off + good, bad);
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	m->file_len = good;
+	m->held_seq = 0;
+	w->stats.eof_pages += bad / page;
+	log_ratelimited(&eof_rl, LOG_WARN,
+			"%s: mapping at window offset %#llx (dev %llu ino %llu): %llu "
+			"pages past its file's end, now private zeros",
+			w->name, (unsigned long long)m->off, (unsigned long long)m->dev,
+			(unsigned long long)m->ino, (unsigned long long)(bad / page));
+	pthread_mutex_unlock(&w->lock);
+	return bad / page;
+}
+
+int shm_window_watch_fd(const struct shm_window *w)
+{
+	return w->watch_fd;
 }
 
 void shm_window_for_each(struct shm_window *w,

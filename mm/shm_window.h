@@ -63,6 +63,9 @@ struct shm_mapping {
 	uint32_t slot;       /* SHM_NO_SLOT: none (window strategy, or window not in the guest) */
 	uint64_t dev, ino;   /* the backing file */
 	uint64_t file_len;   /* leading bytes still the file's: len, less what a repair replaced */
+	uint64_t ok_len;     /* of those, the leading bytes within the file's end at the last look;
+				[ok_len, file_len) is held: PROT_NONE, so a guest access fails KVM_RUN */
+	uint64_t held_seq;   /* when that hold last grew (shm_window_newest_hold()), 0: none */
 	int wd;              /* inotify watch on the file (shared by its mappings), -1 if none */
 	bool announced;      /* ops->mapped() was called for it at the current gpa */
 };
@@ -73,6 +76,7 @@ struct shm_stats {
 	uint64_t hole_reads, hole_writes;      /* guest accesses that found nothing mapped */
 	uint64_t ro_writes;                    /* guest writes to read-only mappings */
 	uint64_t eof_pages;                    /* pages past a file's end replaced by zeros */
+	uint64_t eof_held, eof_released;       /* pages past a file's end held, and given back */
 };
 
 /*
@@ -163,38 +167,63 @@ size_t shm_window_unmap_all(struct shm_window *w);
 void shm_window_access(struct shm_window *w, uint64_t off, void *data, uint32_t len, bool write);
 
 /*
- * Find every live mapping's pages that lie past the end of its file (the
- * file was truncated by someone else, or the mapping was longer than it) and
- * put private zero memory over exactly those, so that a guest access there
- * no longer fails KVM_RUN with EFAULT. Needs no fd: a page past EOF is one
- * that madvise(MADV_POPULATE_READ) refuses with EFAULT (Linux >= 5.14); the
- * last page of each mapping still backed by its file is probed, and only if
- * it faults is the first faulting page binary-searched (a file ends once:
- * pages before its end are good, pages from it on are bad; a file that
- * faults for another reason, an I/O error, breaks that assumption and may
- * lose good pages to zeros). The zero memory is readable, and writable
- * unless the mapping is read-only in the slot strategy (whose slot is
- * read-only anyway). The mapping stays in the table: the guest reads zeros
- * there and its writes land in private memory, never in the file, until the
- * range is unmapped or mapped again (an unmap puts the reservation back over
- * the whole range, as for any mapping). Counted (eof_pages), logged with a
- * rate limit. Returns how many pages it replaced: 0 when nothing was past an
- * end (or replacing failed, logged). Costs one madvise per live mapping when
- * nothing is wrong. Idempotent: replaced pages do not fault again.
+ * Pages past a file's end (docs/design.md, "Beyond EOF"). Touching one
+ * raises SIGBUS in a process; in a guest, KVM_RUN fails with EFAULT, except
+ * where the vCPU can take interrupts (a Linux guest, nearly always): then
+ * KVM retries the fault as an asynchronous page fault for ever and the vCPU
+ * hangs. A mapping may reach past its file's end when it is made (Linux DAX
+ * maps whole 2 MiB ranges of smaller files, and maps with the size it last
+ * saw, which a host process may have cut since) or later (the file is cut
+ * under it). So such pages are *held*: made PROT_NONE, which KVM does not
+ * retry (the VMA is not readable) but fails at once with EFAULT. They are
+ * held when the mapping is made (from the fstat() the map does anyway) and
+ * whenever the file changes (see the watch below), and given back when the
+ * file grows over them again: a guest that extends a small file through the
+ * backend and reads it back through the same mapping sees its data.
+ *
+ * Only a guest access to a held page makes it private zeros: readable, and
+ * writable unless the mapping is read-only in the slot strategy (whose slot
+ * is read-only anyway); the guest's writes there never reach the file. The
+ * mapping stays in the table with its zeros until it is unmapped (the
+ * reservation goes back over all of it). EFAULT names no address (Linux
+ * 6.1), so the VMM zeros one hold at a time, newest first, and runs the
+ * vCPU again (vm_shm_repair()): the access that faults is nearly always to
+ * the mapping just made or the file just cut.
+ *
+ * Finding a file's end needs no fd: a page past it is one that
+ * madvise(MADV_POPULATE_READ) refuses with EFAULT (Linux >= 5.14). The last
+ * page is probed, and only if it faults is the first faulting page
+ * binary-searched (a file ends once; a file that faults for another reason,
+ * an I/O error, breaks that and may lose good pages to a hold).
  */
-size_t shm_window_repair(struct shm_window *w);
 
 /*
- * Mapped files are watched (inotify, IN_MODIFY: a write or a truncation):
- * a file cut by another host process is repaired as soon as that happens,
- * not only when a guest access fails KVM_RUN. That is the path that works
- * for Linux guests: a vCPU that can take interrupts makes KVM retry such a
- * fault as an asynchronous page fault, again and again, and KVM_RUN never
- * returns EFAULT. The watch fd (-1 if inotify is unavailable) is for the
- * VMM's event loop; when it is readable, shm_window_files_changed() reads
- * the events and repairs the mappings of the files named. Returns the pages
- * replaced. A watch costs one inotify_add_watch() per map (one per file, the
- * kernel shares it) and is removed with the file's last mapping.
+ * After a failed KVM_RUN: read the watch's events (below), then look for
+ * pages past a file's end that no event announced (a file cut through a
+ * path inotify does not see) in every mapping's touchable part, and hold
+ * them. Costs one madvise per live mapping when nothing is wrong. Returns
+ * the pages given back (the fault may have been on one of them).
+ */
+size_t shm_window_refresh(struct shm_window *w);
+/* The newest hold's shm_mapping.held_seq (comparable across windows), 0 if none. */
+uint64_t shm_window_newest_hold(struct shm_window *w);
+/*
+ * Put private zeros over the hold stamped @seq, if it is still there;
+ * counted (eof_pages), logged with a rate limit. Returns the pages zeroed.
+ */
+size_t shm_window_zero_hold(struct shm_window *w, uint64_t seq);
+
+/*
+ * Mapped files are watched (inotify, IN_MODIFY: a write, a truncation, an
+ * extension) so that holds follow their files as soon as they change, not
+ * only when a guest access fails. The watch fd (-1 if inotify is
+ * unavailable) is for the VMM's event loop; when it is readable,
+ * shm_window_files_changed() reads the events and, for each mapping of a
+ * file named, gives back what the file covers again and holds what lies past
+ * its end. Returns the pages held or given back. A watch is added before the
+ * map's fstat(), so a change after that is an event; it costs one
+ * inotify_add_watch() per map (one per file, the kernel shares it) and is
+ * removed with the file's last mapping.
  */
 int shm_window_watch_fd(const struct shm_window *w);
 size_t shm_window_files_changed(struct shm_window *w);

@@ -239,6 +239,8 @@ static struct json_object *dev_counters(struct jb *b, struct vhost_user_dev *d)
 	jb_u64(b, c, "hole_writes", s.hole_writes);
 	jb_u64(b, c, "ro_writes", s.ro_writes);
 	jb_u64(b, c, "eof_pages", s.eof_pages);
+	jb_u64(b, c, "eof_held", s.eof_held);
+	jb_u64(b, c, "eof_released", s.eof_released);
 	jb_u64(b, c, "refused_messages", __atomic_load_n(&d->refused_msgs, __ATOMIC_RELAXED));
 	jb_u64(b, c, "mem_reg_failures", __atomic_load_n(&d->announce.failures, __ATOMIC_RELAXED));
 	jb_u64(b, c, "main_channel_errors", __atomic_load_n(&d->fe.errors, __ATOMIC_RELAXED));

@@ -243,23 +243,6 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	}
 }
 
-/*
- * KVM_RUN failed with EFAULT: KVM could not fault a guest page in. With a
- * shared-memory mapping, that is a page past its file's end (docs/design.md,
- * "Beyond EOF"). Linux 6.1 gives no address, so every window looks for such
- * pages and puts zeros over them. True to run the guest again: pages were
- * replaced, by this call or another vCPU's, since this vCPU's last EFAULT.
- * False when nothing changed, as the same fault would come back at once.
- */
-static bool vcpu_efault_repaired(struct vcpu *v)
-{
-	uint64_t total = vm_shm_repair(v->vm);
-	bool progress = total != v->eof_pages_seen;
-
-	v->eof_pages_seen = total;
-	return progress;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -283,7 +266,8 @@ static void *vcpu_thread(void *arg)
 				continue;
 			}
 			if (rc == -EFAULT) {
-				if (vcpu_efault_repaired(v))
+				/* A page past a mapped file's end, most likely: see vm_shm_repair(). */
+				if (vm_shm_repair(vm, &v->eof_seen))
 					continue;
 				/* Nothing to repair: no way to hand the fault to the guest. */
 				vcpu_fatal(v, "KVM_RUN: EFAULT: the guest touched memory no host page "

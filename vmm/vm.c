@@ -350,6 +350,7 @@ int vm_create(struct vm *vm, const struct vm_options *opts)
 	vm->mem.fd = -1;
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
+	pthread_mutex_init(&vm->repair_lock, NULL);
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
 		return -errno;
@@ -391,19 +392,53 @@ int vm_start(struct vm *vm)
 	return 0;
 }
 
-uint64_t vm_shm_repair(struct vm *vm)
+/* Pages zeroed or given back in every window so far: what a repair changes. */
+static uint64_t shm_repairs(struct vm *vm)
 {
-	uint64_t total = 0;
+	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < vm->nr_devices; i++) {
-		struct vhost_user_dev *d = &vm->devices[i];
+		if (vm->devices[i].has_shm) {
+			struct shm_stats s = shm_window_stats(&vm->devices[i].shm);
 
-		if (!d->has_shm)
-			continue;
-		shm_window_repair(&d->shm);
-		total += shm_window_stats(&d->shm).eof_pages;
+			n += s.eof_pages + s.eof_released;
+		}
 	}
-	return total;
+	return n;
+}
+
+bool vm_shm_repair(struct vm *vm, uint64_t *seen)
+{
+	uint64_t now;
+	bool progress;
+
+	pthread_mutex_lock(&vm->repair_lock);
+	now = shm_repairs(vm);
+	/* Nothing changed since this vCPU's last EFAULT, by another vCPU say: look. */
+	if (now == *seen) {
+		struct shm_window *newest = NULL;
+		size_t released = 0;
+		uint64_t seq = 0;
+
+		for (unsigned int i = 0; i < vm->nr_devices; i++)
+			if (vm->devices[i].has_shm)
+				released += shm_window_refresh(&vm->devices[i].shm);
+		for (unsigned int i = 0; !released && i < vm->nr_devices; i++) {
+			uint64_t s = vm->devices[i].has_shm ? shm_window_newest_hold(&vm->devices[i].shm) : 0;
+
+			if (s > seq) {
+				seq = s;
+				newest = &vm->devices[i].shm;
+			}
+		}
+		if (newest)
+			shm_window_zero_hold(newest, seq);
+		now = shm_repairs(vm);
+	}
+	progress = now != *seen;
+	*seen = now;
+	pthread_mutex_unlock(&vm->repair_lock);
+	return progress;
 }
 
 void vm_destroy(struct vm *vm)
@@ -447,4 +482,5 @@ void vm_destroy(struct vm *vm)
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	vm->stop_efd = -1;
+	pthread_mutex_destroy(&vm->repair_lock);
 }

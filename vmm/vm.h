@@ -40,7 +40,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started; /* set once by vcpu_start(), read by other vCPUs' kicks: __atomic */
-	uint64_t eof_pages_seen; /* vm_shm_repair()'s total at this vCPU's last EFAULT */
+	uint64_t eof_seen; /* vm_shm_repair()'s count of changed pages at this vCPU's last EFAULT */
 };
 
 struct vm {
@@ -71,6 +71,8 @@ struct vm {
 	atomic_bool stopping;
 	int exit_status;
 	int stop_efd; /* eventfd that wakes the main loop */
+
+	pthread_mutex_t repair_lock; /* one vm_shm_repair() at a time */
 };
 
 /* Build the VM: KVM, RAM, devices, kernel, vCPUs (not yet running). Logs the reason on error. */
@@ -82,12 +84,14 @@ void vm_request_stop(struct vm *vm, int status);
 /* Join the vCPUs and free everything; safe after a failed vm_create(). */
 void vm_destroy(struct vm *vm);
 /*
- * Put zeros over every shared-memory page past its file's end, in every
- * device's window (shm_window_repair). Returns how many pages have been
- * replaced in this VM so far, by this call or earlier ones from any vCPU.
- * Callable from any vCPU thread while the VM runs.
+ * A vCPU's KVM_RUN failed with EFAULT: a page past a shared-memory file's
+ * end, most likely (docs/design.md, "Beyond EOF"). Bring every window's
+ * holds up to date and, unless that gave pages back, put zeros over the
+ * newest hold in the VM. true if the vCPU should run again: pages were
+ * zeroed or given back, by this call or another vCPU's, since the count in
+ * @seen (which it updates). Callable from any vCPU thread while the VM runs.
  */
-uint64_t vm_shm_repair(struct vm *vm);
+bool vm_shm_repair(struct vm *vm, uint64_t *seen);
 
 /* vCPU side (vmm/vcpu.c). */
 int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index) __must_check;

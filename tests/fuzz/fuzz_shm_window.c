@@ -56,6 +56,10 @@ static void check_invariants(struct shm_window *w, struct memslot_table *t, cons
 			abort();
 		if (i && w->maps[i - 1].off + w->maps[i - 1].len > m->off)
 			abort();
+		/* Pages past the file's end: [ok_len, file_len) held, stamped; the rest zeros. */
+		if (m->ok_len > m->file_len || m->file_len > m->len || m->ok_len % PAGE ||
+		    m->file_len % PAGE || (m->held_seq != 0) != (m->ok_len < m->file_len))
+			abort();
 		if (w->strategy == SHM_STRATEGY_SLOT && w->gpa != SHM_GPA_NONE) {
 			if (m->slot == SHM_NO_SLOT || !live[m->slot])
 				abort();
@@ -122,7 +126,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 2:
 			shm_window_set_gpa(w, mode & 64 ? SHM_GPA_NONE : (uint64_t)(1 + (a & 3)) << 32);
 			break;
-		default:
+		case 3:
+			/* The file cut or grown under the mappings; a KVM_RUN that failed with EFAULT. */
+			if (mode & 16 && ftruncate(memfd, (off_t)(a % 4096) * (PAGE / 2)))
+				abort();
+			if (mode & 32)
+				shm_window_files_changed(w);
+			if (mode & 64 && !shm_window_refresh(w))
+				shm_window_zero_hold(w, shm_window_newest_hold(w));
 			if (mode & 128)
 				shm_window_unmap_all(w);
 		}
@@ -130,5 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	shm_window_unmap_all(w);
 	check_invariants(w, t, live);
+	if (ftruncate(memfd, 16 << 20))
+		abort();
 	return 0;
 }

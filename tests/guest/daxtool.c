@@ -7,12 +7,16 @@
  *   daxtool trunc FILE FLAG OFF   map FILE read-write, read every page, print
  *                                 SHMVM-DAX-TRUNC-READY, wait for FLAG (the host has truncated
  *                                 FILE), then read and write the byte at OFF, past the new end
+ *   daxtool trunc-cold FILE FLAG OFF   the same without reading first: the DAX range is
+ *                                 mapped only after the truncation, with the size the guest
+ *                                 saw before it (SHMVM-DAX-TRUNC-COLD-...)
  *   daxtool odirect SRC DST       write SRC's DAX mapping to a new file DST with O_DIRECT, so
  *                                 the write's data buffers lie in the DAX window
  */
 #define _GNU_SOURCE /* O_DIRECT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,12 +84,14 @@ static int hold(const char *file, const char *flag)
 	return 0;
 }
 
-static int trunc_test(const char *file, const char *flag, size_t off)
+/* trunc and trunc-cold: @warm says whether every page is read before the host cuts FILE. */
+static int trunc_test(const char *file, const char *flag, size_t off, bool warm)
 {
+	const char *tag = warm ? "TRUNC" : "TRUNC-COLD";
 	struct stat st;
 	size_t len;
 	volatile unsigned char *p = map_file(file, O_RDWR, &len, &st);
-	unsigned char before;
+	unsigned char before = 0;
 
 	if (!p)
 		return die(file);
@@ -93,17 +99,19 @@ static int trunc_test(const char *file, const char *flag, size_t off)
 		errno = EINVAL;
 		return die("offset");
 	}
-	touch(p, len);
-	before = p[off];
-	printf("SHMVM-DAX-TRUNC-READY before=%02x\n", before);
+	if (warm) {
+		touch(p, len);
+		before = p[off];
+	}
+	printf("SHMVM-DAX-%s-READY before=%02x\n", tag, before);
 	fflush(stdout);
 	if (wait_flag(flag))
 		return die(flag);
 	/* Past the file's new end: the host has no page here any more. */
-	printf("SHMVM-DAX-TRUNC-READ %02x\n", p[off]);
+	printf("SHMVM-DAX-%s-READ %02x\n", tag, p[off]);
 	fflush(stdout);
 	p[off] = 0x5a;
-	printf("SHMVM-DAX-TRUNC-WROTE %02x\n", p[off]);
+	printf("SHMVM-DAX-%s-WROTE %02x\n", tag, p[off]);
 	fflush(stdout);
 	munmap((void *)p, len);
 	return 0;
@@ -147,9 +155,11 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "hold"))
 		return hold(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "trunc"))
-		return trunc_test(argv[2], argv[3], strtoul(argv[4], NULL, 0));
+		return trunc_test(argv[2], argv[3], strtoul(argv[4], NULL, 0), true);
+	if (argc == 5 && !strcmp(argv[1], "trunc-cold"))
+		return trunc_test(argv[2], argv[3], strtoul(argv[4], NULL, 0), false);
 	if (argc == 4 && !strcmp(argv[1], "odirect"))
 		return odirect(argv[2], argv[3]);
-	fprintf(stderr, "usage: daxtool hold FILE FLAG | trunc FILE FLAG OFF | odirect SRC DST\n");
+	fprintf(stderr, "usage: daxtool hold FILE FLAG | trunc[-cold] FILE FLAG OFF | odirect SRC DST\n");
 	return 2;
 }

@@ -522,12 +522,15 @@ START_TEST(many_live_mappings)
 }
 END_TEST
 
-/* ---- pages past a file's end (shm_window_repair) ---- */
+/* ---- pages past a file's end: holds, zeros, given back ---- */
 
-/* A memfd of @pages pages, every byte of page i being 'a' + i. */
+/*
+ * A file of @pages pages, every byte of page i being 'a' + i: a regular
+ * file, since writes to a memfd raise no inotify event on recent kernels.
+ */
 static int small_file(unsigned int pages)
 {
-	int fd = memfd_create("shm-eof", MFD_CLOEXEC);
+	int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
 	ck_assert_int_ge(fd, 0);
 	for (unsigned int i = 0; i < pages; i++) {
@@ -567,7 +570,31 @@ static off_t file_size(int fd)
 	return st.st_size;
 }
 
-/* A mapping of 2 pages over a 1-page file: the second page is replaced, the first stays. */
+/* What the VMM does for a KVM_RUN that failed with EFAULT (vm_shm_repair()), for one window: pages zeroed. */
+static size_t repair(void)
+{
+	if (shm_window_refresh(&w))
+		return 0; /* pages given back: the guest runs again first */
+	return shm_window_zero_hold(&w, shm_window_newest_hold(&w));
+}
+
+/* Window pages [@from, @to) have host permissions @want. */
+static void assert_perms(uint64_t from, uint64_t to, const char *want)
+{
+	char perms[5];
+
+	for (uint64_t i = from; i < to; i++) {
+		host_perms(w.hva + i * PAGE, perms);
+		ck_assert_msg(!strcmp(perms, want), "window page %llu is %s, expected %s",
+			      (unsigned long long)i, perms, want);
+	}
+}
+
+/*
+ * A mapping of 2 pages over a 1-page file: the second page is held from the
+ * map on (a guest access there fails KVM_RUN, it never hangs), and a repair
+ * makes it zeros; the first stays the file's.
+ */
 START_TEST(eof_mapping_longer_than_file)
 {
 	enum shm_strategy s = (enum shm_strategy)_i;
@@ -579,7 +606,10 @@ START_TEST(eof_mapping_longer_than_file)
 	shm_window_set_gpa(&w, GPA);
 	ck_assert_int_eq(shm_window_map(&w, 0, 4 * PAGE, 2 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
 	p1 = w.hva + 5 * PAGE;
-	ck_assert_uint_eq(shm_window_repair(&w), 1);
+	assert_perms(5, 6, "---s");
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 1);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 0);
+	ck_assert_uint_eq(repair(), 1);
 	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 1);
 	/* Page 0 is still the file's. */
 	ck_assert(all_bytes(w.hva + 4 * PAGE, 'a', PAGE));
@@ -598,8 +628,9 @@ START_TEST(eof_mapping_longer_than_file)
 	want[9] = 'G';
 	ck_assert_int_eq(pread(fd, buf, sizeof(buf), 0), (ssize_t)PAGE);
 	ck_assert_int_eq(memcmp(buf, want, PAGE), 0);
-	/* Once replaced, nothing faults: a second repair finds nothing. */
-	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	/* Once zeroed, nothing is held: a second repair finds nothing. */
+	ck_assert_uint_eq(shm_window_newest_hold(&w), 0);
+	ck_assert_uint_eq(repair(), 0);
 	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 1);
 	/* The mapping stays as it was mapped, slot included. */
 	ck_assert_uint_eq(shm_window_count(&w), 1);
@@ -616,23 +647,19 @@ START_TEST(eof_repaired_then_unmapped)
 	enum shm_strategy s = (enum shm_strategy)_i;
 	int fd = small_file(1);
 	const char *reserved = s == SHM_STRATEGY_SLOT ? "---p" : "rw-p";
-	char perms[5];
 
 	window(s, 4 * MiB);
 	shm_window_set_gpa(&w, GPA);
 	ck_assert_int_eq(shm_window_map(&w, 0, 4 * PAGE, 3 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
-	ck_assert_uint_eq(shm_window_repair(&w), 2);
+	ck_assert_uint_eq(repair(), 2);
 	memset(w.hva + 5 * PAGE, 'Z', 2 * PAGE);
 	ck_assert_int_eq(shm_window_unmap(&w, 0, 4 * PAGE, 3 * PAGE), 0);
-	for (uint64_t i = 4; i < 7; i++) {
-		host_perms(w.hva + i * PAGE, perms);
-		ck_assert_str_eq(perms, reserved);
-		if (s == SHM_STRATEGY_WINDOW)
-			ck_assert(all_bytes(w.hva + i * PAGE, 0, PAGE)); /* fresh zeros */
-	}
+	assert_perms(4, 7, reserved);
+	if (s == SHM_STRATEGY_WINDOW)
+		ck_assert(all_bytes(w.hva + 4 * PAGE, 0, 3 * PAGE)); /* fresh zeros */
 	ck_assert_uint_eq(shm_window_count(&w), 0);
 	ck_assert_uint_eq(memslot_count(&slots), s == SHM_STRATEGY_SLOT ? 0 : 1);
-	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_uint_eq(repair(), 0);
 	/* The range maps again like any other. */
 	ck_assert_int_eq(shm_window_map(&w, 0, 4 * PAGE, PAGE, fd, 0, SHM_MAP_F_RW), 0);
 	assert_shared(fd, 4, 0);
@@ -642,7 +669,8 @@ END_TEST
 
 /*
  * Files truncated to 0 under live mappings, one read-write and one read-only:
- * every page is replaced, readable, writable as the guest could write it.
+ * every page is held, then zeroed one hold per repair, newest first,
+ * readable, writable as the guest could write it.
  */
 START_TEST(eof_truncated_to_zero)
 {
@@ -657,9 +685,13 @@ START_TEST(eof_truncated_to_zero)
 	/* Populated before the truncation, as a guest would have them. */
 	ck_assert(all_bytes(w.hva + 3 * PAGE, 'd', PAGE));
 	ck_assert(all_bytes(w.hva + 2 * MiB, 'b', PAGE));
-	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_uint_eq(repair(), 0);
 	ck_assert_int_eq(ftruncate(fd, 0), 0);
-	ck_assert_uint_eq(shm_window_repair(&w), 7);
+	/* Both held at once (one event); the read-only one, held last, goes first. */
+	ck_assert_uint_eq(repair(), 3);
+	assert_perms(0, 4, "---s");
+	ck_assert_uint_eq(repair(), 4);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 7);
 	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 7);
 	ck_assert(all_bytes(w.hva, 0, 4 * PAGE));
 	ck_assert(all_bytes(w.hva + 2 * MiB, 0, 3 * PAGE));
@@ -674,12 +706,12 @@ START_TEST(eof_truncated_to_zero)
 	else
 		ck_assert_uint_eq(live_slots_at(GPA + 2 * MiB, 3 * PAGE, MEMSLOT_F_READONLY), 1);
 	ck_assert_int_eq(file_size(fd), 0);
-	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_uint_eq(repair(), 0);
 	close(fd);
 }
 END_TEST
 
-/* Healthy mappings, one ending exactly at the file's end: nothing replaced, still the file's. */
+/* Healthy mappings, one ending exactly at the file's end: nothing held, still the file's. */
 START_TEST(eof_healthy_untouched)
 {
 	enum shm_strategy s = (enum shm_strategy)_i;
@@ -688,10 +720,11 @@ START_TEST(eof_healthy_untouched)
 
 	window(s, 4 * MiB);
 	shm_window_set_gpa(&w, GPA);
-	ck_assert_uint_eq(shm_window_repair(&w), 0); /* no mappings */
+	ck_assert_uint_eq(repair(), 0); /* no mappings */
 	ck_assert_int_eq(shm_window_map(&w, 0, 0, 4 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
 	ck_assert_int_eq(shm_window_map(&w, 0, 1 * MiB, 2 * PAGE, fd, 2 * PAGE, SHM_MAP_F_RW), 0);
-	ck_assert_uint_eq(shm_window_repair(&w), 0);
+	ck_assert_uint_eq(repair(), 0);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 0);
 	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 0);
 	for (uint64_t i = 0; i < 4; i++) {
 		host_perms(w.hva + i * PAGE, perms);
@@ -705,8 +738,8 @@ START_TEST(eof_healthy_untouched)
 END_TEST
 
 /*
- * A long mapping at a file offset, its file cut twice: each repair replaces
- * exactly the pages from the new end on (the binary search), the second only
+ * A long mapping at a file offset, its file cut twice: each hold starts
+ * exactly at the new end (the binary search), the second repair zeros only
  * what the first left.
  */
 START_TEST(eof_exact_boundary)
@@ -718,16 +751,22 @@ START_TEST(eof_exact_boundary)
 	shm_window_set_gpa(&w, GPA);
 	/* File pages [8, 72) at window page 0: the file ends at mapping page 32. */
 	ck_assert_int_eq(shm_window_map(&w, 0, 0, 64 * PAGE, fd, 8 * PAGE, SHM_MAP_F_RW), 0);
-	ck_assert_uint_eq(shm_window_repair(&w), 32);
+	assert_perms(31, 32, "rw-s");
+	assert_perms(32, 64, "---s");
+	ck_assert_uint_eq(repair(), 32);
 	assert_shared(fd, 31, 39);
 	ck_assert(all_bytes(w.hva + 32 * PAGE, 0, 32 * PAGE));
 	/* Cut to 8 + 13 pages: mapping pages [13, 32) go too. */
 	ck_assert_int_eq(ftruncate(fd, 21 * PAGE), 0);
-	ck_assert_uint_eq(shm_window_repair(&w), 19);
+	ck_assert_uint_eq(repair(), 19);
 	assert_shared(fd, 12, 20);
 	ck_assert(all_bytes(w.hva + 13 * PAGE, 0, 19 * PAGE));
 	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 51);
 	ck_assert_int_eq(file_size(fd), (off_t)(21 * PAGE));
+	/* A file whose end is inside a page: that page is the file's (zeros past the end). */
+	ck_assert_int_eq(ftruncate(fd, 16 * PAGE + 100), 0);
+	ck_assert_uint_eq(repair(), 4);
+	assert_shared(fd, 8, 16);
 	close(fd);
 }
 END_TEST
@@ -749,12 +788,12 @@ static int live_watches(void)
 }
 
 /*
- * A file cut by someone else is repaired when that happens, through the
- * watch, before any guest access: the path Linux guests need (their faults
- * past the end never reach userspace as EFAULT). A write is an event too,
- * and changes nothing.
+ * A file cut by someone else is held when that happens, through the watch,
+ * before any guest access: the path Linux guests need (their faults past the
+ * end never reach userspace as EFAULT while the page is readable). A write
+ * is an event too, and changes nothing.
  */
-START_TEST(eof_repaired_when_the_file_is_cut)
+START_TEST(eof_held_when_the_file_is_cut)
 {
 	enum shm_strategy s = (enum shm_strategy)_i;
 	int fd = small_file(4);
@@ -771,10 +810,138 @@ START_TEST(eof_repaired_when_the_file_is_cut)
 	ck_assert(all_bytes(w.hva + 3 * PAGE, 'x', PAGE));
 	ck_assert_int_eq(ftruncate(fd, PAGE), 0);
 	ck_assert_uint_eq(shm_window_files_changed(&w), 3);
-	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 3);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 3);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 0);
 	ck_assert(all_bytes(w.hva, 'a', PAGE));
-	ck_assert(all_bytes(w.hva + PAGE, 0, 3 * PAGE));
+	assert_perms(1, 4, "---s");
 	ck_assert_uint_eq(shm_window_files_changed(&w), 0); /* events read, nothing left to do */
+	/* The guest touches a held page: KVM_RUN fails, the repair gives zeros. */
+	ck_assert_uint_eq(repair(), 3);
+	ck_assert(all_bytes(w.hva + PAGE, 0, 3 * PAGE));
+	close(fd);
+}
+END_TEST
+
+/*
+ * The race of the nested DAX test: a file cut before it is mapped, by a guest
+ * that still believes the old size. The map itself holds what lies past the
+ * end (no event will come: the cut came first), so the guest's access fails
+ * KVM_RUN instead of hanging its vCPU; the repair gives zeros.
+ */
+START_TEST(eof_cut_before_the_map)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(16);
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(ftruncate(fd, PAGE), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 16 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	assert_perms(0, 1, "rw-s");
+	assert_perms(1, 16, "---s");
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0);
+	ck_assert_uint_eq(repair(), 15);
+	ck_assert(all_bytes(w.hva + PAGE, 0, 15 * PAGE));
+	assert_shared(fd, 0, 0);
+	/* A mapping wholly past the end, at a file offset: all of it is held. */
+	ck_assert_int_eq(shm_window_map(&w, 0, 1 * MiB, 2 * PAGE, fd, 4 * PAGE, 0), 0);
+	/* (Window strategy: a read-only mapping is a private copy.) */
+	assert_perms(1 * MiB / PAGE, 1 * MiB / PAGE + 2, s == SHM_STRATEGY_SLOT ? "---s" : "---p");
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 17);
+	close(fd);
+}
+END_TEST
+
+/*
+ * A small file grows over its held pages (the guest extends it through the
+ * backend, or a host process appends): they are the file's again, with its
+ * data, not zeros. The repair of a KVM_RUN that failed before the event was
+ * read gives them back too, and zeros nothing.
+ */
+START_TEST(eof_held_pages_given_back)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(1), other = small_file(1);
+	char buf[3 * PAGE];
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 8 * PAGE, fd, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 1 * MiB, 2 * PAGE, other, 0, SHM_MAP_F_RW), 0);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 8);
+	memset(buf, 'q', sizeof(buf));
+	ck_assert_int_eq(pwrite(fd, buf, sizeof(buf), PAGE), (ssize_t)sizeof(buf));
+	ck_assert_uint_eq(shm_window_files_changed(&w), 3);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_released, 3);
+	ck_assert(all_bytes(w.hva + PAGE, 'q', 3 * PAGE));
+	assert_shared(fd, 3, 3);
+	assert_perms(4, 8, "---s");
+	/* Grown again, the event not read yet when the guest touches the new page. */
+	ck_assert_int_eq(pwrite(fd, buf, PAGE, 4 * PAGE), (ssize_t)PAGE);
+	ck_assert_uint_eq(shm_window_refresh(&w), 1);
+	ck_assert(all_bytes(w.hva + 4 * PAGE, 'q', PAGE));
+	assert_perms(5, 8, "---s");
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 0);
+	/* A fault on a held page after that: the newest hold (this file's, just moved) goes. */
+	ck_assert_uint_eq(repair(), 3);
+	ck_assert_uint_eq(repair(), 1);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 4);
+	ck_assert(all_bytes(w.hva + 4 * PAGE, 'q', PAGE));
+	close(fd);
+	close(other);
+}
+END_TEST
+
+/* Holds go newest first; a write inside a file does not make its hold new. */
+START_TEST(eof_newest_hold_first)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int a = small_file(1), b = small_file(1);
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(shm_window_map(&w, 0, 1 * MiB, 2 * PAGE, b, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 3 * PAGE, a, 0, SHM_MAP_F_RW), 0);
+	ck_assert_int_eq(pwrite(b, "x", 1, 0), 1);
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0);
+	ck_assert_uint_eq(repair(), 2); /* a's */
+	ck_assert_uint_eq(repair(), 1); /* then b's */
+	ck_assert_uint_eq(repair(), 0);
+	close(a);
+	close(b);
+}
+END_TEST
+
+/*
+ * A file cut where no watch sees it (here: no inotify at all): a repair
+ * finds the touchable pages past its end, holds them and zeros them. One
+ * grown where no watch sees it: a repair gives its held pages back and zeros
+ * nothing.
+ */
+START_TEST(eof_cut_unseen)
+{
+	enum shm_strategy s = (enum shm_strategy)_i;
+	int fd = small_file(4);
+
+	window(s, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	close(w.watch_fd);
+	w.watch_fd = -1;
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, 4 * PAGE, fd, 0, 0), 0);
+	ck_assert(all_bytes(w.hva, 'a', PAGE));
+	ck_assert_int_eq(ftruncate(fd, 2 * PAGE), 0);
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0);
+	ck_assert_uint_eq(repair(), 2);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_held, 2);
+	ck_assert(all_bytes(w.hva + 2 * PAGE, 0, 2 * PAGE));
+	ck_assert(all_bytes(w.hva + PAGE, 'b', PAGE));
+	ck_assert_int_eq(shm_window_map(&w, 0, 1 * MiB, 4 * PAGE, memfd, 16 * MiB - PAGE, 0), 0);
+	ck_assert_int_eq(ftruncate(memfd, 16 * MiB + PAGE), 0);
+	ck_assert_uint_eq(repair(), 0);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_released, 1);
+	ck_assert_uint_eq(shm_window_stats(&w).eof_pages, 2);
+	ck_assert(all_bytes(w.hva + 1 * MiB + PAGE, 0, PAGE)); /* the file's, grown with zeros */
+	assert_perms(1 * MiB / PAGE + 2, 1 * MiB / PAGE + 4, s == SHM_STRATEGY_SLOT ? "---s" : "---p");
 	close(fd);
 }
 END_TEST
@@ -852,8 +1019,13 @@ static Suite *shm_window_suite(void)
 	tcase_add_loop_test(tc, eof_truncated_to_zero, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
 	tcase_add_loop_test(tc, eof_healthy_untouched, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
 	tcase_add_loop_test(tc, eof_exact_boundary, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
-	tcase_add_loop_test(tc, eof_repaired_when_the_file_is_cut, SHM_STRATEGY_SLOT,
+	tcase_add_loop_test(tc, eof_held_when_the_file_is_cut, SHM_STRATEGY_SLOT,
 			    SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_cut_before_the_map, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_held_pages_given_back, SHM_STRATEGY_SLOT,
+			    SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_newest_hold_first, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
+	tcase_add_loop_test(tc, eof_cut_unseen, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
 	tcase_add_test(tc, watches_follow_mappings);
 	suite_add_tcase(s, tc);
 	return s;
