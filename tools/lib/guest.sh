@@ -131,7 +131,7 @@ guest_initramfs() {
 	cp "$init" "$root/init"
 	chmod 755 "$root/init"
 	[ -n "$extra" ] && [ -d "$extra" ] && cp -r "$extra"/. "$root/"
-	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.part"
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.part.$$"
 	rm -rf "$root"
-	mv "$out.part" "$out"
+	mv "$out.part.$$" "$out" # several with-kvm may build it at once
 }
