@@ -64,7 +64,7 @@ if [ "$part" = eof ]; then
 	exit 0
 fi
 
-"$backend" "$tmp/vu.sock" "$tmp/api.sock" "$strategy" "${SHM_CYCLES:-10000}" >"$tmp/backend.out" 2>&1 &
+"$backend" "$tmp/vu.sock" "$tmp/api.sock" "$strategy" "${SHM_CYCLES:-2000}" >"$tmp/backend.out" 2>&1 &
 bpid=$!
 timeout 600 "$shmvm" --flat --kernel "$guest" --memory 64M --serial "file:$tmp/serial" \
 	--device "vhost-user,socket=$tmp/vu.sock,virtio-id=26,queues=2" \
