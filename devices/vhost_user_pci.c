@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -469,6 +468,8 @@ static bool backend_request(struct vhost_user_dev *d, struct vu_msg *m)
 	if (!want_reply)
 		return true;
 	rc = vu_msg_reply_u64(d->backend_fd, m->hdr.request, (uint64_t)(int64_t)rc);
+	if (rc && __atomic_load_n(&d->backend_stopping, __ATOMIC_ACQUIRE))
+		return false; /* shut down under us: the thread is being stopped */
 	if (rc) {
 		/* Gone, or not reading its replies (the send timed out): stop serving it. */
 		__atomic_add_fetch(&d->refused_msgs, 1, __ATOMIC_RELAXED);
@@ -501,7 +502,9 @@ static const char *framing_error(int rc)
 /*
  * The backend channel has a thread of its own, so a vCPU waiting for a reply
  * on the main channel never blocks a SHMEM_MAP the backend needs answered
- * first. It never sends on the main channel.
+ * first. It never sends on the main channel. It waits in a blocking read
+ * (vu_msg_recv_next: two recvmsg per message, no poll), and is stopped by a
+ * shutdown() of its socket, which ends that read.
  */
 static void *backend_thread(void *opaque)
 {
@@ -509,19 +512,13 @@ static void *backend_thread(void *opaque)
 	struct vu_msg m;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = d->backend_fd, .events = POLLIN },
-				       { .fd = d->backend_stop, .events = POLLIN } };
-		int rc;
+		int rc = vu_msg_recv_next(d->backend_fd, &m, BACKEND_MSG_MS);
 
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("%s: backend channel: poll: %s", d->name, strerror(errno));
-			break;
-		}
-		if (p[1].revents)
+		if (__atomic_load_n(&d->backend_stopping, __ATOMIC_ACQUIRE)) {
+			if (rc > 0)
+				vu_msg_close_fds(&m);
 			return NULL;
-		rc = vu_msg_recv(d->backend_fd, &m, BACKEND_MSG_MS);
+		}
 		if (rc == 0) {
 			log_info("%s: the backend closed its backend channel", d->name);
 			break;
@@ -532,8 +529,11 @@ static void *backend_thread(void *opaque)
 			log_err("%s: backend channel: %s; closing it", d->name, framing_error(rc));
 			break;
 		}
-		if (!backend_request(d, &m))
+		if (!backend_request(d, &m)) {
+			if (__atomic_load_n(&d->backend_stopping, __ATOMIC_ACQUIRE))
+				return NULL;
 			break;
+		}
 	}
 	/* The backend sees the end of the stream; the fd itself goes at destroy. */
 	shutdown(d->backend_fd, SHUT_RDWR);
@@ -550,11 +550,6 @@ static int backend_channel_start(struct vhost_user_dev *d)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -errno;
-	d->backend_stop = eventfd(0, EFD_CLOEXEC);
-	if (d->backend_stop < 0) {
-		rc = -errno;
-		goto err;
-	}
 	/* A backend that stops reading its replies must not hold this thread forever. */
 	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO,
 		       &(struct timeval){ .tv_sec = BACKEND_MSG_MS / 1000 }, sizeof(struct timeval))) {
@@ -566,6 +561,7 @@ static int backend_channel_start(struct vhost_user_dev *d)
 		goto err;
 	close(sv[1]);
 	d->backend_fd = sv[0];
+	__atomic_store_n(&d->backend_stopping, false, __ATOMIC_RELAXED);
 	rc = -pthread_create(&d->backend_thread, NULL, backend_thread, d);
 	if (rc) {
 		close(d->backend_fd);
@@ -583,16 +579,17 @@ err:
 static void backend_channel_stop(struct vhost_user_dev *d)
 {
 	if (d->backend_running) {
-		if (eventfd_write(d->backend_stop, 1))
-			log_err("%s: cannot stop the backend channel thread", d->name);
+		/* Ends its read (or makes its next one return at once); the fd stays ours. */
+		__atomic_store_n(&d->backend_stopping, true, __ATOMIC_RELEASE);
+		if (shutdown(d->backend_fd, SHUT_RDWR))
+			log_err("%s: cannot stop the backend channel thread: %s", d->name,
+				strerror(errno));
 		pthread_join(d->backend_thread, NULL);
 		d->backend_running = false;
 	}
 	if (d->backend_fd >= 0)
 		close(d->backend_fd);
-	if (d->backend_stop >= 0)
-		close(d->backend_stop);
-	d->backend_fd = d->backend_stop = -1;
+	d->backend_fd = -1;
 }
 
 /*
@@ -667,7 +664,7 @@ int vhost_user_dev_create(struct vhost_user_dev *d, const struct vhost_user_cfg 
 	d->mem = mem;
 	d->hv = *hv;
 	d->bar_addr = PCI_BAR_UNMAPPED;
-	d->backend_fd = d->backend_stop = -1;
+	d->backend_fd = -1;
 	snprintf(d->name, sizeof(d->name), "vhost-user-%u", cfg->virtio_id);
 	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		d->kick[i] = d->call[i] = -1;

@@ -76,9 +76,9 @@ struct vhost_user_dev {
 	bool has_shm;
 	struct shm_window shm;
 	int backend_fd;      /* our end, -1 if the backend has no BACKEND_REQ */
-	int backend_stop;    /* eventfd that ends the thread */
 	pthread_t backend_thread;
 	bool backend_running;
+	bool backend_stopping; /* the thread is asked to end (atomic) */
 	uint64_t refused_msgs; /* backend-channel messages refused before any window (atomic) */
 	struct shm_announce announce; /* the window's mappings in the backend's memory table */
 };

@@ -9,15 +9,14 @@
 
 #include "vhost/sock.h"
 
+/* Wait until @sock is readable: 0, -ETIMEDOUT after @timeout_ms (-1: never), or -errno. */
 static int wait_readable(int sock, int timeout_ms)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	int rc;
 
-	if (timeout_ms < 0)
-		return 0;
 	do
-		rc = poll(&p, 1, timeout_ms);
+		rc = poll(&p, 1, timeout_ms < 0 ? -1 : timeout_ms);
 	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return -errno;
@@ -55,12 +54,31 @@ static int collect_fds(struct msghdr *mh, struct vu_msg *m)
 	return rc;
 }
 
-/* Read exactly @len bytes (collecting fds on the way). 1 done, 0 EOF at start, -errno. */
-static int read_full(int sock, void *buf, size_t len, struct vu_msg *m, int timeout_ms)
+/* How read_full() waits before its first read. */
+enum first_read {
+	WAIT_FIRST, /* poll up to the timeout, then read: the bytes are not there yet (a reply) */
+	TRY_FIRST,  /* read at once, poll only if nothing is there: the rest of a message */
+	BLOCK,	    /* a blocking read, no timeout: a thread waiting for the next message */
+};
+
+/*
+ * Read exactly @len bytes (collecting fds on the way). 1 done, 0 EOF at
+ * start, -errno. After the first read (see enum first_read), each read is
+ * tried at once and only when nothing is there does it wait, up to
+ * @timeout_ms (-1: forever), for the next bytes: a message is sent whole, so
+ * the rest of one is nearly always there already.
+ */
+static int read_full(int sock, void *buf, size_t len, struct vu_msg *m, int timeout_ms,
+		     enum first_read first)
 {
 	size_t got = 0;
-	int fd_rc = 0;
+	int fd_rc = 0, rc;
 
+	if (first == WAIT_FIRST) {
+		rc = wait_readable(sock, timeout_ms);
+		if (rc)
+			return rc;
+	}
 	while (got < len) {
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * (VU_MAX_FDS + 1))];
@@ -69,17 +87,17 @@ static int read_full(int sock, void *buf, size_t len, struct vu_msg *m, int time
 		struct iovec iov = { .iov_base = (char *)buf + got, .iov_len = len - got };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 				     .msg_controllen = sizeof(ctl.buf) };
-		ssize_t n;
-		int rc = wait_readable(sock, timeout_ms);
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | (first == BLOCK ? 0 : MSG_DONTWAIT));
 
-		if (rc)
-			return rc;
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
+			rc = -errno;
+			if (rc == -EAGAIN && first != BLOCK)
+				rc = wait_readable(sock, timeout_ms);
+			if (rc && rc != -EINTR)
+				return rc;
+			continue;
 		}
+		first = TRY_FIRST;
 		if (mh.msg_controllen && collect_fds(&mh, m))
 			fd_rc = -EBADF;
 		if (n == 0)
@@ -89,19 +107,13 @@ static int read_full(int sock, void *buf, size_t len, struct vu_msg *m, int time
 	return fd_rc ? fd_rc : 1;
 }
 
-void vu_msg_close_fds(struct vu_msg *m)
-{
-	for (size_t i = 0; i < m->nfds; i++)
-		close(m->fds[i]);
-	m->nfds = 0;
-}
-
-int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms)
+/* vu_msg_recv() and vu_msg_recv_next(): the header, then the payload. */
+static int recv_msg(int sock, struct vu_msg *m, int timeout_ms, enum first_read first)
 {
 	int rc;
 
 	m->nfds = 0;
-	rc = read_full(sock, &m->hdr, sizeof(m->hdr), m, timeout_ms);
+	rc = read_full(sock, &m->hdr, sizeof(m->hdr), m, timeout_ms, first);
 	if (rc <= 0)
 		goto err;
 	if (m->hdr.size > VU_MAX_PAYLOAD) {
@@ -109,7 +121,7 @@ int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms)
 		goto err;
 	}
 	if (m->hdr.size) {
-		rc = read_full(sock, &m->payload, m->hdr.size, m, timeout_ms);
+		rc = read_full(sock, &m->payload, m->hdr.size, m, timeout_ms, TRY_FIRST);
 		if (rc == 0)
 			rc = -EPIPE;
 		if (rc < 0)
@@ -120,6 +132,24 @@ err:
 	vu_msg_close_fds(m);
 	return rc;
 }
+
+int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms)
+{
+	return recv_msg(sock, m, timeout_ms, WAIT_FIRST);
+}
+
+int vu_msg_recv_next(int sock, struct vu_msg *m, int part_timeout_ms)
+{
+	return recv_msg(sock, m, part_timeout_ms, BLOCK);
+}
+
+void vu_msg_close_fds(struct vu_msg *m)
+{
+	for (size_t i = 0; i < m->nfds; i++)
+		close(m->fds[i]);
+	m->nfds = 0;
+}
+
 
 void vu_sock_put_fds(struct msghdr *mh, void *ctl, const int *fds, size_t nfds)
 {

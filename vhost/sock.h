@@ -39,6 +39,13 @@ struct vu_msg {
  * success the caller owns m->fds[0..nfds).
  */
 int vu_msg_recv(int sock, struct vu_msg *m, int timeout_ms) __must_check;
+/*
+ * The same for a reader that waits for the next message for as long as it
+ * takes (a blocking socket; a thread of its own): the first read blocks, and
+ * only the rest of a begun message must come within @part_timeout_ms. In the
+ * usual case, two recvmsg calls and no poll.
+ */
+int vu_msg_recv_next(int sock, struct vu_msg *m, int part_timeout_ms) __must_check;
 
 /* Send header, @size bytes of @payload and @nfds fds. 0 or -errno. */
 int vu_msg_send(int sock, uint32_t request, uint32_t flags, const void *payload, uint32_t size,

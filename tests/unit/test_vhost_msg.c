@@ -2,6 +2,8 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -252,6 +254,65 @@ START_TEST(round_trip_with_fds)
 }
 END_TEST
 
+/* A writer that sleeps @arg ms, then sends one SHMEM_UNMAP on sp[0]. */
+static void *send_later(void *arg)
+{
+	struct vu_mmap mm = { .len = 4096 };
+
+	usleep((useconds_t)(uintptr_t)arg * 1000);
+	ck_assert_int_eq(vu_msg_send(sp[0], VU_BACKEND_SHMEM_UNMAP, VU_VERSION, &mm, sizeof(mm), NULL, 0), 0);
+	return NULL;
+}
+
+/* vu_msg_recv_next() on sp[1] with nothing coming: its result in blocked_rc. */
+static int blocked_rc = -1;
+
+static void *recv_blocked(void *arg)
+{
+	struct vu_msg m;
+
+	(void)arg;
+	blocked_rc = vu_msg_recv_next(sp[1], &m, 50);
+	return NULL;
+}
+
+/*
+ * vu_msg_recv_next(): the wait for a message's start has no timeout (past
+ * the part timeout, the message still comes), the rest of one must come in
+ * time, and the end of the stream and shutdown() end it as they should.
+ */
+START_TEST(recv_next)
+{
+	struct vu_hdr h = { .request = VU_BACKEND_SHMEM_MAP, .flags = VU_VERSION, .size = 40 };
+	struct vu_mmap mm = { .shmid = 1, .len = 4096 };
+	int fd = memfd_create("t", 0);
+	struct vu_msg m;
+	pthread_t t;
+
+	/* A whole message with an fd, waiting already. */
+	ck_assert_int_eq(vu_msg_send(sp[0], VU_BACKEND_SHMEM_MAP, VU_VERSION, &mm, sizeof(mm), &fd, 1), 0);
+	ck_assert_int_eq(vu_msg_recv_next(sp[1], &m, 50), 1);
+	ck_assert_uint_eq(m.payload.mmap.shmid, 1);
+	ck_assert_uint_eq(m.nfds, 1);
+	vu_msg_close_fds(&m);
+	/* One that starts after four part timeouts: still received. */
+	ck_assert_int_eq(pthread_create(&t, NULL, send_later, (void *)(uintptr_t)200), 0);
+	ck_assert_int_eq(vu_msg_recv_next(sp[1], &m, 50), 1);
+	ck_assert_uint_eq(m.hdr.request, VU_BACKEND_SHMEM_UNMAP);
+	pthread_join(t, NULL);
+	/* A header whose payload never comes: the part timeout. */
+	ck_assert_int_eq(write(sp[0], &h, sizeof(h)), (ssize_t)sizeof(h));
+	ck_assert_int_eq(vu_msg_recv_next(sp[1], &m, 50), -ETIMEDOUT);
+	/* Our own shutdown ends a read blocked waiting for the next message (how a thread is stopped). */
+	ck_assert_int_eq(pthread_create(&t, NULL, recv_blocked, NULL), 0);
+	usleep(100000);
+	ck_assert_int_eq(shutdown(sp[1], SHUT_RDWR), 0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(blocked_rc, 0);
+	close(fd);
+}
+END_TEST
+
 START_TEST(truncated_and_eof)
 {
 	struct vu_msg m;
@@ -349,6 +410,7 @@ static Suite *vhost_msg_suite(void)
 	tcase_add_checked_fixture(tc, sock_setup, sock_teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, round_trip_with_fds);
+	tcase_add_test(tc, recv_next);
 	tcase_add_test(tc, truncated_and_eof);
 	tcase_add_test(tc, half_header_then_eof);
 	tcase_add_test(tc, oversized_payload);
