@@ -11,6 +11,8 @@
 #include "mm/shm_window.h"
 #include "util/log.h"
 
+#define NIL UINT32_MAX /* no mapping: the index's empty link */
+
 static struct log_ratelimit map_rl = LOG_RATELIMIT_INIT;
 static struct log_ratelimit access_rl = LOG_RATELIMIT_INIT;
 static struct log_ratelimit eof_rl = LOG_RATELIMIT_INIT;
@@ -75,6 +77,8 @@ int shm_window_init(struct shm_window *w, const char *name, enum shm_strategy st
 	w->slots = slots;
 	w->gpa = SHM_GPA_NONE;
 	w->window_slot = SHM_NO_SLOT;
+	w->root = NIL;
+	w->seed = 0x2545f491; /* any non-zero start for the priorities' xorshift */
 	if (!n || n > SHM_MAX_REGIONS) {
 		log_err("%s: %u shared-memory regions; 1 to %u supported", name, n, SHM_MAX_REGIONS);
 		return -EINVAL;
@@ -139,20 +143,119 @@ const struct shm_region *shm_window_region(const struct shm_window *w, uint8_t s
 	return NULL;
 }
 
-/* Index of the first mapping that ends after @off (nr_maps if none). Lock held. */
-static size_t first_ending_after(const struct shm_window *w, uint64_t off)
+/* ---- the index by offset: a treap over maps[] (lock held throughout) ---- */
+
+#define M(i) (w->maps[i])
+
+/* Join treaps @a and @b, every offset in @a below every one in @b. */
+static uint32_t merge(struct shm_window *w, uint32_t a, uint32_t b)
 {
-	size_t lo = 0, hi = w->nr_maps;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (w->maps[mid].off + w->maps[mid].len <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (a == NIL)
+		return b;
+	if (b == NIL)
+		return a;
+	if (M(a).prio > M(b).prio) {
+		M(a).right = merge(w, M(a).right, b);
+		return a;
 	}
-	return lo;
+	M(b).left = merge(w, a, M(b).left);
+	return b;
+}
+
+/* Cut treap @t into *@lo (offsets below @off) and *@hi (the rest). */
+static void split(struct shm_window *w, uint32_t t, uint64_t off, uint32_t *lo, uint32_t *hi)
+{
+	if (t == NIL) {
+		*lo = *hi = NIL;
+	} else if (M(t).off < off) {
+		split(w, M(t).right, off, &M(t).right, hi);
+		*lo = t;
+	} else {
+		split(w, M(t).left, off, lo, &M(t).left);
+		*hi = t;
+	}
+}
+
+static void index_insert(struct shm_window *w, uint32_t i)
+{
+	uint32_t lo, hi;
+
+	/* xorshift32: priorities independent of the offsets keep the treap shallow. */
+	w->seed ^= w->seed << 13;
+	w->seed ^= w->seed >> 17;
+	w->seed ^= w->seed << 5;
+	M(i).prio = w->seed;
+	M(i).left = M(i).right = NIL;
+	split(w, w->root, M(i).off, &lo, &hi);
+	w->root = merge(w, merge(w, lo, i), hi);
+}
+
+static uint32_t erase(struct shm_window *w, uint32_t t, uint64_t off)
+{
+	if (t == NIL)
+		return NIL;
+	if (off < M(t).off)
+		M(t).left = erase(w, M(t).left, off);
+	else if (off > M(t).off)
+		M(t).right = erase(w, M(t).right, off);
+	else
+		return merge(w, M(t).left, M(t).right);
+	return t;
+}
+
+/* The link in the index that points at mapping @i (found by its offset). */
+static uint32_t *index_link(struct shm_window *w, uint32_t i)
+{
+	uint32_t *link = &w->root;
+
+	while (*link != i)
+		link = M(i).off < M(*link).off ? &M(*link).left : &M(*link).right;
+	return link;
+}
+
+/* The first mapping (by offset) that ends after @off: its index in maps[], or NIL. */
+static uint32_t first_ending_after(struct shm_window *w, uint64_t off)
+{
+	uint32_t t = w->root, at_or_below = NIL, above = NIL;
+
+	while (t != NIL) {
+		if (M(t).off <= off) {
+			at_or_below = t;
+			t = M(t).right;
+		} else {
+			above = t;
+			t = M(t).left;
+		}
+	}
+	/* Mappings do not overlap: only the last one starting at or below @off can reach past it. */
+	if (at_or_below != NIL && M(at_or_below).off + M(at_or_below).len > off)
+		return at_or_below;
+	return above;
+}
+
+/* Take mapping @i out of the index and of maps[] (the last one moves into its place). */
+static void remove_entry(struct shm_window *w, uint32_t i)
+{
+	uint32_t last = (uint32_t)w->nr_maps - 1;
+
+	w->root = erase(w, w->root, M(i).off);
+	if (i != last) {
+		uint32_t *link = index_link(w, last);
+
+		M(i) = M(last);
+		*link = i;
+	}
+	w->nr_maps--;
+}
+
+static void walk(struct shm_window *w, uint32_t t, void (*fn)(const struct shm_mapping *m, void *opaque),
+		 void *opaque)
+{
+	if (t == NIL)
+		return;
+	walk(w, M(t).left, fn, opaque);
+	fn(&M(t), opaque);
+	walk(w, M(t).right, fn, opaque);
 }
 
 /* Register mapping @m's slot at the window's guest address. Lock held. */
@@ -263,17 +366,36 @@ static int watch(struct shm_window *w, int fd)
 	return inotify_add_watch(w->watch_fd, path, IN_MODIFY);
 }
 
-/*
- * Watch @wd loses a user (table entry @skip, or nothing when @skip is
- * nr_maps): remove it unless another mapping of the file keeps it. Lock held.
- */
-static void unwatch(struct shm_window *w, int wd, size_t skip)
+/* Mapping-count of watch @wd: one more (0, or -ENOMEM). Lock held. */
+static int watch_get(struct shm_window *w, int wd)
 {
+	uint64_t n = 0;
+
+	if (wd < 0)
+		return 0;
+	u64map_get(&w->watches, (uint64_t)wd, &n);
+	return u64map_put(&w->watches, (uint64_t)wd, n + 1);
+}
+
+/*
+ * Watch @wd loses a user (a mapping, or a map that was refused before it
+ * counted): remove it unless another mapping of the file keeps it. Lock held.
+ */
+static void watch_put(struct shm_window *w, int wd, bool counted)
+{
+	uint64_t n = 0;
+
 	if (wd < 0)
 		return;
-	for (size_t j = 0; j < w->nr_maps; j++)
-		if (j != skip && w->maps[j].wd == wd)
-			return;
+	u64map_get(&w->watches, (uint64_t)wd, &n);
+	if (counted && n > 1) {
+		/* Replacing an existing key never allocates. */
+		(void)!u64map_put(&w->watches, (uint64_t)wd, n - 1);
+		return;
+	}
+	if (!counted && n)
+		return; /* the file's other mappings keep it */
+	u64map_take(&w->watches, (uint64_t)wd, NULL);
 	inotify_rm_watch(w->watch_fd, wd);
 }
 
@@ -295,7 +417,7 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 				 .slot = SHM_NO_SLOT, .wd = -1 };
 	uint64_t page = page_size();
 	struct stat st;
-	size_t at;
+	uint32_t at;
 	void *p;
 	int share, watch_err, rc;
 
@@ -324,7 +446,7 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	}
 	m.off = r->off + shm_offset;
 	at = first_ending_after(w, m.off);
-	if (at < w->nr_maps && w->maps[at].off < m.off + len) {
+	if (at != NIL && M(at).off < m.off + len) {
 		rc = refuse_map(w, -EEXIST, "overlaps a mapping", shmid, shm_offset, len);
 		goto out;
 	}
@@ -345,7 +467,7 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	m.file_len = m.ok_len = len;
 	if (w->nr_maps == w->cap_maps) {
 		size_t cap = w->cap_maps ? 2 * w->cap_maps : 16;
-		struct shm_mapping *maps = realloc(w->maps, cap * sizeof(*maps));
+		struct shm_mapping *maps = cap < NIL ? realloc(w->maps, cap * sizeof(*maps)) : NULL;
 
 		if (!maps) {
 			rc = refuse_map(w, -ENOMEM, "out of memory", shmid, shm_offset, len);
@@ -353,6 +475,10 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 		}
 		w->maps = maps;
 		w->cap_maps = cap;
+	}
+	if (watch_get(w, m.wd)) {
+		rc = refuse_map(w, -ENOMEM, "out of memory", shmid, shm_offset, len);
+		goto out_unwatch;
 	}
 	/*
 	 * Window strategy: a read-only mapping is private and writable, so a
@@ -367,7 +493,7 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 		/* A failed MAP_FIXED may have unmapped the range: put the reservation back. */
 		restore(w, m.off, len);
 		refuse_map(w, rc, strerror(-rc), shmid, shm_offset, len);
-		goto out_unwatch;
+		goto out_uncount;
 	}
 	/* What lies past the file's end is held before the guest can reach it. */
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < fd_offset + len) {
@@ -381,38 +507,37 @@ int shm_window_map(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uin
 	if (rc) {
 		restore(w, m.off, len);
 		refuse_map(w, rc, "no memory slot", shmid, shm_offset, len);
-		goto out_unwatch;
+		goto out_uncount;
 	}
-	memmove(&w->maps[at + 1], &w->maps[at], (w->nr_maps - at) * sizeof(*w->maps));
-	w->maps[at] = m;
-	w->nr_maps++;
+	at = (uint32_t)w->nr_maps++;
+	M(at) = m;
+	index_insert(w, at);
 	w->stats.maps++;
 	w->stats.eof_held += (m.file_len - m.ok_len) / page;
-	announce(w, &w->maps[at], fd);
+	announce(w, &M(at), fd);
+	goto out;
+out_uncount:
+	watch_put(w, m.wd, true);
 	goto out;
 out_unwatch:
-	unwatch(w, m.wd, w->nr_maps);
+	watch_put(w, m.wd, false);
 out:
 	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
 
-/* Drop mapping @i: its announcement, slot, pages, entry. Lock held. */
-static void drop(struct shm_window *w, size_t i)
+/* Undo mapping @m in the host and in KVM: its announcement, slot, pages. Lock held. */
+static void undo(struct shm_window *w, struct shm_mapping *m)
 {
-	struct shm_mapping *m = &w->maps[i];
-
 	retract(w, m);
 	slot_del(w, m);
 	restore(w, m->off, m->len);
-	memmove(&w->maps[i], &w->maps[i + 1], (w->nr_maps - i - 1) * sizeof(*w->maps));
-	w->nr_maps--;
 }
 
 int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, uint64_t len)
 {
 	const struct shm_region *r;
-	size_t i;
+	uint32_t i = NIL;
 	int rc = 0;
 
 	pthread_mutex_lock(&w->lock);
@@ -421,7 +546,7 @@ int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, u
 		rc = -EINVAL;
 	} else {
 		i = first_ending_after(w, r->off + shm_offset);
-		if (i == w->nr_maps || w->maps[i].off != r->off + shm_offset || w->maps[i].len != len)
+		if (i == NIL || M(i).off != r->off + shm_offset || M(i).len != len)
 			rc = -ENOENT;
 	}
 	if (rc) {
@@ -431,8 +556,9 @@ int shm_window_unmap(struct shm_window *w, uint8_t shmid, uint64_t shm_offset, u
 				w->name, rc == -ENOENT ? "not one whole mapping" : "bad range", shmid,
 				(unsigned long long)shm_offset, (unsigned long long)len);
 	} else {
-		unwatch(w, w->maps[i].wd, i);
-		drop(w, i);
+		watch_put(w, M(i).wd, true);
+		undo(w, &M(i));
+		remove_entry(w, i);
 		w->stats.unmaps++;
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -447,12 +573,12 @@ size_t shm_window_unmap_all(struct shm_window *w)
 		return 0;
 	pthread_mutex_lock(&w->lock);
 	n = w->nr_maps;
-	/* Every watch goes (one per file: removing it twice only fails the second time). */
-	for (size_t i = 0; i < n; i++)
-		if (w->maps[i].wd >= 0)
-			inotify_rm_watch(w->watch_fd, w->maps[i].wd);
-	while (w->nr_maps)
-		drop(w, w->nr_maps - 1);
+	for (size_t i = 0; i < n; i++) {
+		watch_put(w, M(i).wd, true);
+		undo(w, &M(i));
+	}
+	w->nr_maps = 0;
+	w->root = NIL;
 	pthread_mutex_unlock(&w->lock);
 	return n;
 }
@@ -494,13 +620,13 @@ out:
 void shm_window_access(struct shm_window *w, uint64_t off, void *data, uint32_t len, bool write)
 {
 	const char *what = "unmapped part";
-	size_t i;
+	uint32_t i;
 
 	if (!write)
 		memset(data, 0, len);
 	pthread_mutex_lock(&w->lock);
 	i = first_ending_after(w, off);
-	if (i < w->nr_maps && w->maps[i].off <= off) {
+	if (i != NIL && M(i).off <= off) {
 		/* Only a read-only slot's writes come here. */
 		what = "read-only mapping";
 		if (write)
@@ -593,19 +719,28 @@ size_t shm_window_files_changed(struct shm_window *w)
 	if (w->watch_fd < 0)
 		return 0;
 	while ((n = read(w->watch_fd, buf, sizeof(buf))) > 0) {
-		pthread_mutex_lock(&w->lock);
+		bool locked = false;
+
 		for (ssize_t at = 0; at + (ssize_t)sizeof(struct inotify_event) <= n;) {
 			struct inotify_event ev;
 
 			memcpy(&ev, buf + at, sizeof(ev));
 			at += (ssize_t)(sizeof(ev) + ev.len);
+			/*
+			 * IN_IGNORED: the watch went with its file's last mapping (every unmap
+			 * of a file's last mapping makes one); no need to hold up the channel.
+			 */
 			if (!(ev.mask & IN_MODIFY))
-				continue; /* IN_IGNORED: the watch went with its file's last mapping */
+				continue;
+			if (!locked)
+				pthread_mutex_lock(&w->lock);
+			locked = true;
 			for (size_t i = 0; i < w->nr_maps; i++)
 				if (w->maps[i].wd == ev.wd)
 					changed += follow_file(w, &w->maps[i], page);
 		}
-		pthread_mutex_unlock(&w->lock);
+		if (locked)
+			pthread_mutex_unlock(&w->lock);
 	}
 	return changed;
 }
@@ -697,8 +832,7 @@ void shm_window_for_each(struct shm_window *w,
 			 void (*fn)(const struct shm_mapping *m, void *opaque), void *opaque)
 {
 	pthread_mutex_lock(&w->lock);
-	for (size_t i = 0; i < w->nr_maps; i++)
-		fn(&w->maps[i], opaque);
+	walk(w, w->root, fn, opaque);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -733,6 +867,7 @@ void shm_window_destroy(struct shm_window *w)
 	free(w->maps);
 	w->maps = NULL;
 	w->nr_maps = w->cap_maps = 0;
+	u64map_destroy(&w->watches);
 	if (w->watch_fd >= 0)
 		close(w->watch_fd);
 	w->watch_fd = -1;

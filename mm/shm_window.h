@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "mm/memslot.h"
+#include "util/u64map.h"
 #include "util/compiler.h"
 
 #define SHM_MAX_ID 255u         /* shmids are 0..255 */
@@ -68,6 +69,7 @@ struct shm_mapping {
 	uint64_t held_seq;   /* when that hold last grew (shm_window_newest_hold()), 0: none */
 	int wd;              /* inotify watch on the file (shared by its mappings), -1 if none */
 	bool announced;      /* ops->mapped() was called for it at the current gpa */
+	uint32_t left, right, prio; /* the window's ordered index: a treap by off (indexes in maps) */
 };
 
 struct shm_stats {
@@ -107,8 +109,17 @@ struct shm_window {
 	uint32_t window_slot;
 	unsigned int nr_regions;
 	struct shm_region regions[SHM_MAX_REGIONS];
-	struct shm_mapping *maps; /* sorted by off, never overlapping */
+	/*
+	 * The live mappings, never overlapping: a dense array in no order (a
+	 * removal moves the last one into the hole), and an index by offset over
+	 * it (a treap: O(log n) expected per map, unmap and lookup, where a
+	 * sorted array moved all the others), walked in order by
+	 * shm_window_for_each(). @watches counts each inotify watch's mappings.
+	 */
+	struct shm_mapping *maps;
 	size_t nr_maps, cap_maps;
+	uint32_t root, seed;
+	struct u64map watches;
 	struct shm_stats stats;
 };
 

@@ -505,20 +505,79 @@ START_TEST(many_cycles_leave_nothing)
 }
 END_TEST
 
-/* Many live mappings at once: the table stays sorted and every lookup finds its entry. */
+/* shm_window_for_each()'s offsets, in its order, into offs[]; how many. */
+static uint64_t walked[2048];
+static size_t nr_walked;
+
+static void collect(const struct shm_mapping *m, void *opaque)
+{
+	(void)opaque;
+	ck_assert_uint_lt(nr_walked, 2048);
+	walked[nr_walked++] = m->off;
+}
+
+/* The live mappings walk in order of offset: exactly the pieces @live says are mapped. */
+static void assert_walk(const bool *live, size_t n)
+{
+	size_t k = 0;
+
+	nr_walked = 0;
+	shm_window_for_each(&w, collect, NULL);
+	for (size_t i = 0; i < n; i++)
+		if (live[i]) {
+			ck_assert_uint_lt(k, nr_walked);
+			ck_assert_uint_eq(walked[k++], i * 2 * PAGE);
+		}
+	ck_assert_uint_eq(k, nr_walked);
+	ck_assert_uint_eq(nr_walked, shm_window_count(&w));
+}
+
+/*
+ * Many live mappings, made and dropped in scrambled orders: every lookup
+ * finds its entry (overlaps refused, only whole mappings unmapped), and the
+ * index walks them in order of offset.
+ */
 START_TEST(many_live_mappings)
 {
+	static bool live[1000];
+	uint32_t x = 12345;
+
+	memset(live, 0, sizeof(live));
 	window(SHM_STRATEGY_WINDOW, 64 * MiB);
 	for (unsigned int i = 0; i < 1000; i++) {
-		uint64_t off = (uint64_t)((i * 389) % 1000) * 2 * PAGE;
+		unsigned int k = (i * 389) % 1000;
 
-		ck_assert_int_eq(map(off, PAGE, 0, 0), 0);
+		ck_assert_int_eq(map(k * 2 * PAGE, PAGE, 0, 0), 0);
+		live[k] = true;
 	}
-	for (size_t i = 1; i < w.nr_maps; i++)
-		ck_assert_uint_gt(w.maps[i].off, w.maps[i - 1].off);
+	assert_walk(live, 1000);
 	ck_assert_int_eq(map(500 * 2 * PAGE, PAGE, 0, 0), -EEXIST);
-	ck_assert_int_eq(map(500 * 2 * PAGE + PAGE, PAGE, 0, 0), 0);
-	ck_assert_uint_eq(shm_window_unmap_all(&w), 1001);
+	ck_assert_int_eq(map(499 * 2 * PAGE + PAGE, 2 * PAGE, 0, 0), -EEXIST);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 500 * 2 * PAGE, 2 * PAGE), -ENOENT);
+	/* 20,000 random maps and unmaps against a model of which pieces are live. */
+	for (unsigned int i = 0; i < 20000; i++) {
+		unsigned int k;
+
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		k = x % 1000;
+		if (x & 0x80000000) {
+			ck_assert_int_eq(map(k * 2 * PAGE, PAGE, 0, 0), live[k] ? -EEXIST : 0);
+			live[k] = true;
+		} else {
+			ck_assert_int_eq(shm_window_unmap(&w, 0, k * 2 * PAGE, PAGE), live[k] ? 0 : -ENOENT);
+			live[k] = false;
+		}
+	}
+	assert_walk(live, 1000);
+	nr_walked = 0;
+	for (unsigned int k = 0; k < 1000; k++)
+		nr_walked += live[k];
+	ck_assert_uint_eq(shm_window_unmap_all(&w), nr_walked);
+	memset(live, 0, sizeof(live));
+	assert_walk(live, 1000);
+	ck_assert_int_eq(map(0, PAGE, 0, 0), 0);
 }
 END_TEST
 
