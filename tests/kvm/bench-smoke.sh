@@ -1,10 +1,12 @@
 #!/bin/sh
-# bench-smoke.sh SHMVM SHMVM-BENCH SPIN-GUEST STRATEGY: shmvm-bench
-# with tiny numbers against a real shmvm running the tiny guest guests/spin.S.
-# Checks that it works, never how fast: exit 0, one table row per live count
-# with non-zero times and a ratio, the guest running, and no mapping left in
-# shmvm's window afterwards (its control socket). Needs /dev/kvm (exit 77
-# without it: run through tools/with-kvm).
+# bench-smoke.sh SHMVM SHMVM-BENCH POLL-GUEST STRATEGY: shmvm-bench with tiny
+# numbers against a real shmvm running the tiny guest guests/poll.S, the
+# limit (shm-limit) beside it. Checks that it works, never how fast: exit 0,
+# a table row per live count with a ratio to the limit, a CSV with every
+# row (map, unmap, first guest access) and non-zero numbers, the guest
+# polling, and in shmvm's window afterwards no mapping left and exactly the
+# maps made (its control socket). Needs /dev/kvm (exit 77 without it: run
+# through tools/with-kvm).
 set -u
 shmvm=$1 bench=$2 guest=$3 strategy=$4
 aq=${API_QUERY:?set by meson to tests/api-query in the build}
@@ -16,8 +18,9 @@ trap '[ -n "$spid" ] && kill "$spid" 2>/dev/null; [ -n "$bpid" ] && kill "$bpid"
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
-timeout 300 "$bench" --socket "$tmp/vu.sock" --api "$tmp/api.sock" --window 64M --map-size 2M \
-	--live 0,8 --cycles 50 >"$tmp/bench.out" 2>"$tmp/bench.err" &
+. "$(dirname "$0")/map-csv.sh"
+timeout 300 "$bench" --socket "$tmp/vu.sock" --api "$tmp/api.sock" --sizes 2M --live 0,8 \
+	--cycles 50 --first-access 5 --csv "$tmp/results.csv" >"$tmp/bench.out" 2>"$tmp/bench.err" &
 bpid=$!
 # shmvm retries its connection until the bench listens.
 timeout 300 "$shmvm" --flat --kernel "$guest" --memory 64M --serial "file:$tmp/serial" \
@@ -33,23 +36,21 @@ bstatus=$?
 bpid=
 
 [ "$bstatus" -eq 0 ] || bad "shmvm-bench exit status $bstatus"
-# The table: a header, then "live map-p50 map-p90 map-p99 map-max unmap-p50 unmap-p90 unmap-p99 limit-p50 ratio".
+# The table: a header line, then one row per live count with a ratio to the limit.
 for live in 0 8; do
-	row=$(awk -v l="$live" '$1 == l && NF == 10' "$tmp/bench.out")
-	[ -n "$row" ] || { bad "no table row for live $live"; continue; }
-	echo "$row" | awk '{ for (i = 2; i <= 9; i++) if ($i + 0 <= 0) exit 1; if ($10 !~ /^[0-9]+\.[0-9]+x$/ || $10 + 0 <= 0) exit 1 }' ||
-		bad "row for live $live has a zero time or no ratio: $row"
+	awk -v l="$live" '$1 == 2048 && $2 == l && $10 ~ /^[0-9]+\.[0-9]+x$/ && $10 + 0 > 0 { ok = 1 } END { exit !ok }' \
+		"$tmp/bench.out" || bad "no table row with a map/limit ratio for live $live"
 done
-[ "$(grep -vc '^#' "$tmp/bench.out")" -eq 3 ] || bad "not a header and 2 rows"
-grep -q 'SHMVM-TINY spin: spinning' "$tmp/serial" 2>/dev/null || bad "the guest did not program BAR 2 and spin"
+map_csv_check "$tmp/results.csv" $((2 << 20)) "$strategy" "0 8" 50 5 || bad "the CSV (above)"
+grep -q 'SHMVM-TINY poll: polling' "$tmp/serial" 2>/dev/null || bad "the guest did not program BAR 2 and poll"
 # One device, no mapping left, and how many maps it counted.
 set -- $("$aq" "$tmp/api.sock" regions 'devices.#' 'devices.0.regions.*.mappings.#' devices.0.counters.maps)
 [ "$#" = 3 ] || bad "control socket: regions failed: $("$aq" "$tmp/api.sock" regions 2>&1)"
 [ "${1:-}" = 1 ] || bad "control socket shows ${1:-no} devices with a window, not 1"
 [ "${2:-}" = 0 ] || bad "control socket shows ${2:-?} live mappings after the bench, not 0"
 maps=${3:-}
-# 8 live + 50 timed cycles at each of 2 live counts: at least 108 maps done.
-[ "$maps" -ge 108 ] 2>/dev/null || bad "shmvm counted $maps maps, expected at least 108"
+# The report page, 8 live, and at each of 2 live counts 50 timed, 50 burst, 5 first accesses.
+[ "$maps" -eq 219 ] 2>/dev/null || bad "shmvm counted $maps maps, expected 219"
 "$aq" "$tmp/api.sock" shutdown >/dev/null || bad "control socket: shutdown failed"
 timeout 60 sh -c "while kill -0 $spid 2>/dev/null; do sleep 0.1; done"
 wait "$spid"

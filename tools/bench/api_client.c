@@ -84,7 +84,8 @@ out:
 	return rc;
 }
 
-int api_get_int(json_object *o, const char *key, int64_t *out)
+/* The member at dotted @key below @o: 0, -ENAMETOOLONG or -ENOENT. */
+static int api_get(json_object *o, const char *key, json_object **out)
 {
 	char copy[128], *save = NULL;
 
@@ -94,8 +95,25 @@ int api_get_int(json_object *o, const char *key, int64_t *out)
 	for (char *k = strtok_r(copy, ".", &save); k; k = strtok_r(NULL, ".", &save))
 		if (!json_object_object_get_ex(o, k, &o))
 			return -ENOENT;
+	*out = o;
+	return 0;
+}
+
+int api_get_int(json_object *o, const char *key, int64_t *out)
+{
+	int rc = api_get(o, key, &o);
+
+	if (rc)
+		return rc;
 	if (!json_object_is_type(o, json_type_int))
 		return -ENODATA;
 	*out = json_object_get_int64(o);
 	return 0;
+}
+
+const char *api_get_str(json_object *o, const char *key)
+{
+	if (api_get(o, key, &o) || !json_object_is_type(o, json_type_string))
+		return NULL;
+	return json_object_get_string(o);
 }

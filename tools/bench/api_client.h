@@ -26,4 +26,7 @@ int api_request(const char *path, const char *cmd, int wait_ms, json_object **re
  * it is null or not an integer. */
 int api_get_int(json_object *o, const char *key, int64_t *out) __must_check;
 
+/* The string at dotted @key below @o: it, or NULL if absent or not a string (owned by @o). */
+const char *api_get_str(json_object *o, const char *key);
+
 #endif

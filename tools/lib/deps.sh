@@ -8,6 +8,7 @@ SHMVM_PACKAGES=(
 	clang libclang-rt-14-dev
 	qemu-system-x86 qemu-utils
 	busybox-static cpio xz-utils kmod
+	gnuplot-nox
 )
 
 shmvm_install_deps() {

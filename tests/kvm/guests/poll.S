@@ -1,0 +1,39 @@
+/* For shmvm-bench --first-access: program BAR 2 as spin.S does, then spin,
+ * and while the bench asks, poll a word of the window and report what it
+ * finds. The window's first page, once the bench has mapped it, is the
+ * report page: +0 mode (1: poll), +8 the offset to poll, +16 the last
+ * non-zero value seen there, written as soon as it changes. Before the report
+ * page is mapped, its reads find nothing (slot strategy: an exit each, as
+ * long as the bench takes to map it at start). */
+#include "report.inc"
+#include "virtio-bar2.inc"
+
+	.globl _start
+_start:
+	FIND_VIRTIO_BAR2 nodev
+	mov rax, r14
+	mov rdi, PD_NEW
+	call map_gib
+	mov rax, r14
+	call move_bar2		/* where it is: the window stays in place */
+	PUTS bar
+	mov rax, r14
+	call puthex
+	xor r15, r15		/* the last value reported */
+1:	pause
+	cmp qword ptr [r14], 1
+	jne 1b
+	mov rbx, [r14 + 8]
+	mov rax, [r14 + rbx]
+	test rax, rax
+	jz 1b
+	cmp rax, r15
+	je 1b
+	mov r15, rax
+	mov [r14 + 16], rax
+	jmp 1b
+
+	BAR2_ROUTINES
+
+nodev:	.asciz "SHMVM-TINY poll FAIL: no virtio device\n"
+bar:	.asciz "SHMVM-TINY poll: polling, window at "
