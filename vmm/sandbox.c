@@ -378,7 +378,13 @@ static int thread_privileged(pid_t tid, bool bounds)
 
 static int drop_everywhere(void)
 {
-	struct sigaction sa = { .sa_handler = on_drop_signal, .sa_flags = SA_RESTART };
+	/*
+	 * No SA_RESTART: a thread blocked in a call ThreadSanitizer does not take
+	 * for a blocking one (the backend-channel thread's recvmsg) runs a handler
+	 * only when the call returns; restarted, it would never. The threads that
+	 * exist now retry on EINTR.
+	 */
+	struct sigaction sa = { .sa_handler = on_drop_signal };
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
 	int sig = SIGRTMIN, rc = 0, left = 1;

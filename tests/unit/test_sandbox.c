@@ -180,12 +180,19 @@ START_TEST(forbidden_call_in_a_thread)
 }
 END_TEST
 
-/* A thread that exists before the filter is filtered too (the backend-channel threads). */
+/*
+ * A thread that exists before the filter is filtered too (the backend-channel
+ * threads). Like them, it reads again when the capability-dropping signal
+ * interrupts its read (EINTR: that signal does not restart calls).
+ */
 static void *wait_then_socket(void *arg)
 {
+	ssize_t n;
 	char c;
 
-	if (read(*(int *)arg, &c, 1) == 1)
+	while ((n = read(*(int *)arg, &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1)
 		make_socket(NULL);
 	return NULL;
 }
