@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 		int fd, rc = recv_one(l.sock, &hdr, &mm, &fd);
 
 		if (rc == 0)
-			return 0;
+			break;
 		if (rc < 0) {
 			errno = -rc;
 			die("the socket");
@@ -300,6 +300,9 @@ int main(int argc, char **argv)
 		if (send(l.sock, &reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t)sizeof(reply))
 			die("the reply");
 	}
+	u64map_destroy(&l.slot_of);
+	free(l.free_slots);
+	return 0;
 usage:
 	fprintf(stderr, "usage: shm-limit --socket-fd N --strategy slot|window --window SIZE\n");
 	return 2;
