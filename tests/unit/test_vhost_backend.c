@@ -117,6 +117,12 @@ static void setup(void)
 	pthread_create(&thread, NULL, backend_thread, NULL);
 }
 
+/* The socket file outlives the listener: the test's process removes its own. */
+static void teardown(void)
+{
+	unlink(path);
+}
+
 START_TEST(busy_socket_refused)
 {
 	struct vu_backend other;
@@ -667,7 +673,7 @@ static Suite *backend_suite(void)
 	TCase *tc = tcase_create("backend");
 
 	/* Fork mode: each test gets a fresh backend thread in its own process. */
-	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, busy_socket_refused);
 	tcase_add_test(tc, full_round_trip);
@@ -677,7 +683,7 @@ static Suite *backend_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("memory_table");
-	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, max_mem_slots);
 	tcase_add_test(tc, add_and_remove);
