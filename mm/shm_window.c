@@ -366,6 +366,27 @@ static int watch(struct shm_window *w, int fd)
 	return inotify_add_watch(w->watch_fd, path, IN_MODIFY);
 }
 
+/* Idle watch @wd is wanted again, or gone: off the idle list. Lock held. */
+static void idle_forget(struct shm_window *w, int wd)
+{
+	for (unsigned int i = 0; i < w->nr_idle; i++)
+		if (w->idle[i] == wd) {
+			memmove(&w->idle[i], &w->idle[i + 1], (w->nr_idle - i - 1) * sizeof(w->idle[0]));
+			w->nr_idle--;
+			return;
+		}
+}
+
+/* Remove the oldest idle watch. Lock held. */
+static void idle_evict(struct shm_window *w)
+{
+	int wd = w->idle[0];
+
+	idle_forget(w, wd);
+	u64map_take(&w->watches, (uint64_t)wd, NULL);
+	inotify_rm_watch(w->watch_fd, wd);
+}
+
 /* Mapping-count of watch @wd: one more (0, or -ENOMEM). Lock held. */
 static int watch_get(struct shm_window *w, int wd)
 {
@@ -373,30 +394,38 @@ static int watch_get(struct shm_window *w, int wd)
 
 	if (wd < 0)
 		return 0;
-	u64map_get(&w->watches, (uint64_t)wd, &n);
+	if (u64map_get(&w->watches, (uint64_t)wd, &n) && !n)
+		idle_forget(w, wd);
 	return u64map_put(&w->watches, (uint64_t)wd, n + 1);
 }
 
 /*
- * Watch @wd loses a user (a mapping, or a map that was refused before it
- * counted): remove it unless another mapping of the file keeps it. Lock held.
+ * Watch @wd loses a user: a mapping (@counted), or a map refused before it
+ * counted. A watch nobody had is removed; one whose file's last mapping went
+ * becomes idle, the oldest idle one removed to make room. Lock held.
  */
 static void watch_put(struct shm_window *w, int wd, bool counted)
 {
 	uint64_t n = 0;
+	bool known;
 
 	if (wd < 0)
 		return;
-	u64map_get(&w->watches, (uint64_t)wd, &n);
-	if (counted && n > 1) {
-		/* Replacing an existing key never allocates. */
+	known = u64map_get(&w->watches, (uint64_t)wd, &n);
+	if (!counted) {
+		if (!known)
+			inotify_rm_watch(w->watch_fd, wd); /* made for the refused map */
+		return;
+	}
+	/* Replacing an existing key never allocates. */
+	if (n > 1) {
 		(void)!u64map_put(&w->watches, (uint64_t)wd, n - 1);
 		return;
 	}
-	if (!counted && n)
-		return; /* the file's other mappings keep it */
-	u64map_take(&w->watches, (uint64_t)wd, NULL);
-	inotify_rm_watch(w->watch_fd, wd);
+	if (w->nr_idle == SHM_IDLE_WATCHES)
+		idle_evict(w);
+	w->idle[w->nr_idle++] = wd;
+	(void)!u64map_put(&w->watches, (uint64_t)wd, 0);
 }
 
 static int refuse_map(struct shm_window *w, int rc, const char *why, uint8_t shmid, uint64_t off,
@@ -579,6 +608,8 @@ size_t shm_window_unmap_all(struct shm_window *w)
 	}
 	w->nr_maps = 0;
 	w->root = NIL;
+	while (w->nr_idle)
+		idle_evict(w);
 	pthread_mutex_unlock(&w->lock);
 	return n;
 }
@@ -726,15 +757,25 @@ size_t shm_window_files_changed(struct shm_window *w)
 
 			memcpy(&ev, buf + at, sizeof(ev));
 			at += (ssize_t)(sizeof(ev) + ev.len);
-			/*
-			 * IN_IGNORED: the watch went with its file's last mapping (every unmap
-			 * of a file's last mapping makes one); no need to hold up the channel.
-			 */
-			if (!(ev.mask & IN_MODIFY))
+			if (!(ev.mask & (IN_MODIFY | IN_IGNORED)))
 				continue;
 			if (!locked)
 				pthread_mutex_lock(&w->lock);
 			locked = true;
+			/*
+			 * IN_IGNORED: a watch went, pushed out of the idle ones or with its
+			 * file's last link. An idle one is forgotten; a live one's mappings
+			 * are repaired without it.
+			 */
+			if (ev.mask & IN_IGNORED) {
+				uint64_t users;
+
+				if (u64map_get(&w->watches, (uint64_t)ev.wd, &users) && !users) {
+					idle_forget(w, ev.wd);
+					u64map_take(&w->watches, (uint64_t)ev.wd, NULL);
+				}
+				continue;
+			}
 			for (size_t i = 0; i < w->nr_maps; i++)
 				if (w->maps[i].wd == ev.wd)
 					changed += follow_file(w, &w->maps[i], page);

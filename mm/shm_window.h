@@ -41,6 +41,7 @@
 #define SHM_GPA_NONE UINT64_MAX /* the window is not in the guest's address space */
 #define SHM_NO_SLOT UINT32_MAX
 
+#define SHM_IDLE_WATCHES 32u /* watches kept after their file's last unmap */
 #define SHM_MAP_F_RW 0x1ULL /* writable mapping (vhost-user VU_SHMEM_MAP_F_RW) */
 
 enum shm_strategy {
@@ -114,12 +115,18 @@ struct shm_window {
 	 * removal moves the last one into the hole), and an index by offset over
 	 * it (a treap: O(log n) expected per map, unmap and lookup, where a
 	 * sorted array moved all the others), walked in order by
-	 * shm_window_for_each(). @watches counts each inotify watch's mappings.
+	 * shm_window_for_each(). @watches counts each inotify watch's mappings;
+	 * a watch whose file has none left stays, counted 0, among the @idle
+	 * (oldest first) until it is wanted again or pushed out: DAX maps the same
+	 * files again and again, and a removed watch costs a system call here and
+	 * an event for the main loop.
 	 */
 	struct shm_mapping *maps;
 	size_t nr_maps, cap_maps;
 	uint32_t root, seed;
 	struct u64map watches;
+	int idle[SHM_IDLE_WATCHES];
+	unsigned int nr_idle;
 	struct shm_stats stats;
 };
 

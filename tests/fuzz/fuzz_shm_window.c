@@ -58,7 +58,32 @@ static void walk_one(const struct shm_mapping *m, void *opaque)
 
 static void check_invariants(struct shm_window *w, struct memslot_table *t, const bool *live)
 {
-	uint32_t want = 0;
+	uint32_t want = 0, idle = 0;
+	uint64_t users = 0, watched = 0;
+
+	/* Each watch counts its mappings; the idle ones, counted 0, are listed. */
+	for (uint32_t i = 0; w->watches.slots && i <= w->watches.mask; i++) {
+		const struct u64map_slot *s = &w->watches.slots[i];
+
+		if (!s->used)
+			continue;
+		users += s->val;
+		if (!s->val) {
+			bool listed = false;
+
+			for (unsigned int j = 0; j < w->nr_idle; j++)
+				listed |= w->idle[j] == (int)s->key;
+			if (!listed)
+				abort();
+			idle++;
+		}
+	}
+	if (idle != w->nr_idle || w->nr_idle > SHM_IDLE_WATCHES)
+		abort();
+	for (size_t i = 0; i < w->nr_maps; i++)
+		watched += w->maps[i].wd >= 0;
+	if (users != watched)
+		abort();
 
 	walk_n = 0;
 	shm_window_for_each(w, walk_one, NULL);

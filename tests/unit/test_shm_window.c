@@ -1005,7 +1005,10 @@ START_TEST(eof_cut_unseen)
 }
 END_TEST
 
-/* One watch per file, shared by its mappings, gone with the last of them. */
+/*
+ * One watch per file, shared by its mappings, idle after the last of them
+ * until the file is mapped again; all gone when every mapping is dropped.
+ */
 START_TEST(watches_follow_mappings)
 {
 	int a = small_file(2), b = small_file(2);
@@ -1019,14 +1022,80 @@ START_TEST(watches_follow_mappings)
 	ck_assert_int_eq(live_watches(), 2);
 	ck_assert_int_eq(shm_window_unmap(&w, 0, 0, PAGE), 0);
 	ck_assert_int_eq(live_watches(), 2); /* a's other mapping keeps it */
+	ck_assert_uint_eq(w.nr_idle, 0);
 	ck_assert_int_eq(shm_window_unmap(&w, 0, PAGE, PAGE), 0);
-	ck_assert_int_eq(live_watches(), 1);
+	ck_assert_int_eq(live_watches(), 2); /* a's, idle */
+	ck_assert_uint_eq(w.nr_idle, 1);
 	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, a, 0, 0), 0);
+	ck_assert_int_eq(live_watches(), 2); /* the same one, wanted again */
+	ck_assert_uint_eq(w.nr_idle, 0);
+	/* A refused map leaves the watches as they were. */
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, b, 0, 0), -EEXIST);
 	ck_assert_int_eq(live_watches(), 2);
 	ck_assert_uint_eq(shm_window_unmap_all(&w), 2);
 	ck_assert_int_eq(live_watches(), 0);
+	ck_assert_uint_eq(w.nr_idle, 0);
 	close(a);
 	close(b);
+}
+END_TEST
+
+/* At most SHM_IDLE_WATCHES idle watches: the oldest goes first. */
+START_TEST(idle_watches_bounded)
+{
+	int fds[SHM_IDLE_WATCHES + 8];
+
+	window(SHM_STRATEGY_WINDOW, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fds); i++) {
+		fds[i] = small_file(1);
+		ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, fds[i], 0, 0), 0);
+		ck_assert_int_eq(shm_window_unmap(&w, 0, 0, PAGE), 0);
+		ck_assert_int_eq(live_watches(), (int)MIN(i + 1, SHM_IDLE_WATCHES));
+	}
+	/* The newest is idle and comes back; the oldest was removed and is watched anew. */
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, fds[ARRAY_SIZE(fds) - 1], 0, 0), 0);
+	ck_assert_int_eq(live_watches(), (int)SHM_IDLE_WATCHES);
+	ck_assert_int_eq(shm_window_map(&w, 0, PAGE, PAGE, fds[0], 0, 0), 0);
+	ck_assert_int_eq(live_watches(), (int)SHM_IDLE_WATCHES + 1);
+	ck_assert_uint_eq(shm_window_unmap_all(&w), 2);
+	ck_assert_int_eq(live_watches(), 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fds); i++)
+		close(fds[i]);
+}
+END_TEST
+
+/*
+ * An idle watch whose file is gone (its last link and last open file) is
+ * gone in the kernel too, with an IN_IGNORED event: forgotten here as well.
+ */
+START_TEST(idle_watch_gone_with_its_file)
+{
+	char dir[] = "/tmp/shmvm-watch.XXXXXX", path[64];
+	int fd, keep = small_file(1);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, PAGE), 0);
+	window(SHM_STRATEGY_SLOT, 4 * MiB);
+	shm_window_set_gpa(&w, GPA);
+	ck_assert_int_eq(shm_window_map(&w, 0, 0, PAGE, fd, 0, 0), 0);
+	ck_assert_int_eq(shm_window_map(&w, 0, PAGE, PAGE, keep, 0, 0), 0);
+	ck_assert_int_eq(shm_window_unmap(&w, 0, 0, PAGE), 0);
+	ck_assert_uint_eq(w.nr_idle, 1);
+	ck_assert_int_eq(live_watches(), 2);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	close(fd);
+	ck_assert_int_eq(live_watches(), 1);
+	ck_assert_uint_eq(shm_window_files_changed(&w), 0);
+	ck_assert_uint_eq(w.nr_idle, 0);
+	ck_assert_uint_eq(w.watches.count, 1); /* keep's only */
+	ck_assert_uint_eq(shm_window_unmap_all(&w), 1);
+	ck_assert_int_eq(live_watches(), 0);
+	close(keep);
 }
 END_TEST
 
@@ -1086,6 +1155,8 @@ static Suite *shm_window_suite(void)
 	tcase_add_loop_test(tc, eof_newest_hold_first, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
 	tcase_add_loop_test(tc, eof_cut_unseen, SHM_STRATEGY_SLOT, SHM_STRATEGY_WINDOW + 1);
 	tcase_add_test(tc, watches_follow_mappings);
+	tcase_add_test(tc, idle_watches_bounded);
+	tcase_add_test(tc, idle_watch_gone_with_its_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
