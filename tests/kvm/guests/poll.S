@@ -10,15 +10,7 @@
 
 	.globl _start
 _start:
-	FIND_VIRTIO_BAR2 nodev
-	mov rax, r14
-	mov rdi, PD_NEW
-	call map_gib
-	mov rax, r14
-	call move_bar2		/* where it is: the window stays in place */
-	PUTS bar
-	mov rax, r14
-	call puthex
+	WINDOW_IN_PLACE nodev, bar
 	xor r15, r15		/* the last value reported */
 1:	pause
 	cmp qword ptr [r14], 1
