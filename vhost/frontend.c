@@ -413,22 +413,39 @@ int vu_frontend_get_shmem_config(struct vu_frontend *f, uint64_t sizes[VU_MAX_SH
 static int send_mem_reg(struct vu_frontend *f, uint32_t req, const struct vu_region *r, int fd)
 {
 	struct vu_mem_reg m = { .region = *r };
-	int rc;
+	struct timespec start, now;
+	int rc, left, sock;
 
 	if (!vu_frontend_has(f, VU_PF_CONFIGURE_MEM_SLOTS))
 		return -EOPNOTSUPP;
-	pthread_mutex_lock(&f->send_lock);
-	/* broken and sock change under other threads; read them where the send happens. */
-	if (vu_frontend_broken(f) || f->sock < 0)
-		rc = -EIO;
-	else
-		rc = vu_msg_send_nowait(f->sock, req, VU_VERSION, &m, sizeof(m),
-					fd >= 0 ? &fd : NULL, fd >= 0);
-	/* A half-written message would desynchronise the stream: hang up, the main loop sees it. */
-	if (rc == -EPIPE)
-		shutdown(f->sock, SHUT_RDWR);
-	pthread_mutex_unlock(&f->send_lock);
-	return rc;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd p = { .events = POLLOUT };
+
+		pthread_mutex_lock(&f->send_lock);
+		/* broken and sock change under other threads; read them where the send happens. */
+		sock = f->sock;
+		if (vu_frontend_broken(f) || sock < 0)
+			rc = -EIO;
+		else
+			rc = vu_msg_send_nowait(sock, req, VU_VERSION, &m, sizeof(m),
+						fd >= 0 ? &fd : NULL, fd >= 0);
+		/* A half-written message would desynchronise the stream: hang up, the main loop sees it. */
+		if (rc == -EPIPE)
+			shutdown(sock, SHUT_RDWR);
+		pthread_mutex_unlock(&f->send_lock);
+		if (rc != -EAGAIN)
+			return rc;
+		/* Room for it, waited for with no lock held; a whole message or nothing goes. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = VU_MEM_REG_WAIT_MS - (int)((now.tv_sec - start.tv_sec) * 1000 +
+						  (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
+			return -EAGAIN;
+		p.fd = sock;
+		if (poll(&p, 1, left) < 0 && errno != EINTR)
+			return -errno;
+	}
 }
 
 int vu_frontend_add_mem_reg(struct vu_frontend *f, const struct vu_region *r, int fd)

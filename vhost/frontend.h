@@ -9,9 +9,9 @@
  * Two locks: @lock serialises request/reply pairs (a request holds it while
  * it waits for its reply); @send_lock is held only while one whole message
  * is written, never while waiting. vu_frontend_add_mem_reg() and
- * vu_frontend_rem_mem_reg() take only @send_lock and never wait, so another
- * thread (shmvm's backend-channel thread, in the middle of answering a
- * SHMEM_MAP) may call them while a request is waiting for its reply.
+ * vu_frontend_rem_mem_reg() take only @send_lock, so another thread
+ * (shmvm's backend-channel thread, in the middle of answering a SHMEM_MAP)
+ * may call them while a request is waiting for its reply.
  */
 #ifndef SHMVM_VHOST_FRONTEND_H
 #define SHMVM_VHOST_FRONTEND_H
@@ -110,15 +110,20 @@ int vu_frontend_set_backend_req_fd(struct vu_frontend *f, int fd) __must_check;
 
 /*
  * ADD_MEM_REG / REM_MEM_REG (CONFIGURE_MEM_SLOTS): one message, without
- * NEED_REPLY, sent only if it can go at once; any thread, even while another
- * holds the request lock waiting for a reply. ADD carries @fd (the caller
- * keeps it), REM carries none. 0 (queued on the socket, not yet seen by the
- * backend), -EOPNOTSUPP (not negotiated), -EIO (connection broken or
- * closed), -EAGAIN (the socket buffer is full: nothing was sent, the
- * connection stays usable; the caller counts it), -EPIPE (only part of the
- * message went: the socket is shut down, so the hang-up path drops the
- * backend), or another -errno from sendmsg. Nothing is logged here.
+ * NEED_REPLY; any thread, even while another holds the request lock waiting
+ * for a reply. A full socket buffer (a backend behind in reading its main
+ * socket) is waited for, with no lock held, at most VU_MEM_REG_WAIT_MS: a
+ * backend that is only slow catches up, one that waits for the caller (a
+ * single-threaded backend blocked on its SHMEM_MAP's answer) costs at most
+ * that. ADD carries @fd (the caller keeps it), REM carries none. 0 (queued
+ * on the socket, not yet seen by the backend), -EOPNOTSUPP (not
+ * negotiated), -EIO (connection broken or closed), -EAGAIN (still full
+ * after the wait: nothing was sent, the connection stays usable; the caller
+ * counts it), -EPIPE (only part of the message went: the socket is shut
+ * down, so the hang-up path drops the backend), or another -errno from
+ * sendmsg. Nothing is logged here.
  */
+#define VU_MEM_REG_WAIT_MS 1000
 int vu_frontend_add_mem_reg(struct vu_frontend *f, const struct vu_region *r, int fd) __must_check;
 int vu_frontend_rem_mem_reg(struct vu_frontend *f, const struct vu_region *r) __must_check;
 
