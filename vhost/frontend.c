@@ -179,9 +179,18 @@ static int handshake(struct vu_frontend *f)
 	return rc;
 }
 
+/* Milliseconds since @start (CLOCK_MONOTONIC). */
+static int ms_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int)((now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000);
+}
+
 int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, int timeout_ms)
 {
-	struct timespec start, now;
+	struct timespec start;
 	int rc;
 
 	frontend_init(f, path, timeout_ms);
@@ -190,8 +199,7 @@ int vu_frontend_connect(struct vu_frontend *f, const char *path, int retry_ms, i
 		f->sock = connect_once(path);
 		if (f->sock >= 0 || (f->sock != -ENOENT && f->sock != -ECONNREFUSED))
 			break;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= retry_ms)
+		if (ms_since(&start) >= retry_ms)
 			break;
 		usleep(50 * 1000);
 	}
@@ -413,7 +421,7 @@ int vu_frontend_get_shmem_config(struct vu_frontend *f, uint64_t sizes[VU_MAX_SH
 static int send_mem_reg(struct vu_frontend *f, uint32_t req, const struct vu_region *r, int fd)
 {
 	struct vu_mem_reg m = { .region = *r };
-	struct timespec start, now;
+	struct timespec start;
 	int rc, left, sock;
 
 	if (!vu_frontend_has(f, VU_PF_CONFIGURE_MEM_SLOTS))
@@ -437,9 +445,7 @@ static int send_mem_reg(struct vu_frontend *f, uint32_t req, const struct vu_reg
 		if (rc != -EAGAIN)
 			return rc;
 		/* Room for it, waited for with no lock held; a whole message or nothing goes. */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = VU_MEM_REG_WAIT_MS - (int)((now.tv_sec - start.tv_sec) * 1000 +
-						  (now.tv_nsec - start.tv_nsec) / 1000000);
+		left = VU_MEM_REG_WAIT_MS - ms_since(&start);
 		if (left <= 0)
 			return -EAGAIN;
 		p.fd = sock;
