@@ -5,7 +5,7 @@
 
 #include "util/log.h"
 #include "vmm/options.h"
-#include "vmm/run.h"
+#include "vmm/run/run.h"
 #include "vmm/session.h"
 #include "vmm/vm.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "vmm/initramfs.h"
+#include "vmm/run/initramfs.h"
 
 #define NAMES_MAX 8
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "tests/fuzz/fuzz.h"
-#include "vmm/run_chan.h"
+#include "vmm/run/run_chan.h"
 
 struct sink {
 	struct run_chan *c;

@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "util/compiler.h"
-#include "vmm/initramfs.h"
-#include "vmm/run.h"
-#include "vmm/run_chan.h"
-#include "vmm/run_proto.h"
+#include "vmm/run/initramfs.h"
+#include "vmm/run/run.h"
+#include "vmm/run/run_chan.h"
+#include "vmm/run/run_proto.h"
 
 #include "check_main.h"
 

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/run_chan.h"
+#include "vmm/run/run_chan.h"
 
 void run_chan_init(struct run_chan *c, run_output_fn *output, void *opaque)
 {

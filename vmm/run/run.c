@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "util/log.h"
-#include "vmm/initramfs.h"
-#include "vmm/run.h"
-#include "vmm/run_chan.h"
+#include "vmm/run/initramfs.h"
+#include "vmm/run/run.h"
+#include "vmm/run/run_chan.h"
 #include "vmm/session.h"
 #include "vmm/vm.h"
 

@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "util/compiler.h"
-#include "vmm/run_proto.h"
+#include "vmm/run/run_proto.h"
 
 /*
  * Bounds on the host-generated spec. argv and envp are really bounded by

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "vmm/initramfs.h"
+#include "vmm/run/initramfs.h"
 
 /* newc: "070701", 13 fields of 8 hex digits, the name, padding to 4 bytes, the data, padding. */
 #define CPIO_HDR 110

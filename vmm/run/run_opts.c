@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "util/parse.h"
-#include "vmm/run.h"
-#include "vmm/run_proto.h"
+#include "vmm/run/run.h"
+#include "vmm/run/run_proto.h"
 
 static void run_usage(FILE *f)
 {

@@ -15,7 +15,7 @@
 
 #include "mm/shm_window.h"
 #include "util/compiler.h"
-#include "vmm/initramfs.h"
+#include "vmm/run/initramfs.h"
 
 /* Exit statuses besides the command's own (as timeout(1) and env(1) use them). */
 #define RUN_EXIT_TIMEOUT 124

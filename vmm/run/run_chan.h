@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/run_proto.h"
+#include "vmm/run/run_proto.h"
 
 /* @stream is 1 (stdout) or 2 (stderr). */
 typedef void run_output_fn(void *opaque, int stream, const uint8_t *buf, size_t len);
