@@ -167,3 +167,17 @@ bool vq_should_notify(struct vq *q)
 	event = read_u16(&q->avail->ring[q->size]); /* used_event */
 	return !valid || vring_need_event(event, new_idx, old);
 }
+
+void vq_set_kicks(struct vq *q, bool enable)
+{
+	if (!q->ready || q->broken || q->event_idx)
+		return;
+	*(volatile uint16_t *)&q->used->flags = enable ? 0 : VRING_USED_F_NO_NOTIFY;
+	/* The flag must be visible before the ring is looked at again. */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+bool vq_has_avail(struct vq *q)
+{
+	return q->ready && !q->broken && read_u16(&q->avail->idx) != q->last_avail;
+}

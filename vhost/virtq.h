@@ -62,5 +62,14 @@ int vq_pop(struct vq *q, struct vq_elem *e) __must_check;
 void vq_push(struct vq *q, const struct vq_elem *e, uint32_t len);
 /* Should the driver be interrupted now (event index or NO_INTERRUPT honoured)? */
 bool vq_should_notify(struct vq *q);
+/*
+ * Ask the driver to notify (kick) on new buffers, or not to bother: a device
+ * that is busy with the queue anyway saves it the exits. After enabling, the
+ * caller looks at the ring once more (a buffer may have come in between).
+ * Only without event index (which needs the avail event written instead).
+ */
+void vq_set_kicks(struct vq *q, bool enable);
+/* Are buffers waiting in the avail ring? */
+bool vq_has_avail(struct vq *q);
 
 #endif
