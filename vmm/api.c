@@ -361,6 +361,30 @@ static char *cmd_counters(const struct api_target *t)
 	return reply_ok(&b, o);
 }
 
+/* VM exits per vCPU, by reason (vmm/exits.h). */
+static char *cmd_vcpus(const struct api_target *t)
+{
+	struct jb b = {0};
+	struct json_object *o = reply_begin(&b);
+	struct json_object *arr = jb_arr(&b);
+
+	for (unsigned int i = 0; i < t->nr_vcpus; i++) {
+		struct json_object *e = jb_obj(&b), *x = jb_obj(&b);
+		uint64_t n[NR_EXIT_KINDS] = { 0 };
+		bool kvm = t->vcpu_exits && t->vcpu_exits(t->opaque, i, n);
+
+		jb_u64(&b, e, "index", i);
+		for (int k = 0; k < NR_EXIT_KINDS; k++)
+			jb_u64(&b, x, exit_kind_name[k], n[k]);
+		jb_add(&b, e, "exits", x);
+		/* "kvm": every exit, KVM's statistics; "shmvm": only those that reached shmvm. */
+		jb_str(&b, e, "counted_by", kvm ? "kvm" : "shmvm");
+		jb_push(&b, arr, e);
+	}
+	jb_add(&b, o, "vcpus", arr);
+	return reply_ok(&b, o);
+}
+
 static char *cmd_shutdown(const struct api_target *t, bool *shutdown)
 {
 	struct jb b = {0};
@@ -394,6 +418,7 @@ static const struct api_cmd api_cmds[] = {
 	{ .name = "regions", .fn = cmd_regions },
 	{ .name = "mappings", .fn = cmd_regions },
 	{ .name = "counters", .fn = cmd_counters },
+	{ .name = "vcpus", .fn = cmd_vcpus },
 };
 
 char *api_handle_line(const struct api_target *t, const char *line, bool *shutdown)

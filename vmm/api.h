@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "util/compiler.h"
+#include "vmm/exits.h"
 
 struct loop;
 struct memslot_table;
@@ -34,6 +35,8 @@ struct api_target {
 	struct vhost_user_dev *devices;
 	unsigned int nr_devices;
 	void (*shutdown)(void *opaque); /* ask the VM to stop with exit status 0 (may be NULL) */
+	/* vCPU @i's exits by reason; true if KVM's count (every exit). NULL: not reported. */
+	bool (*vcpu_exits)(void *opaque, unsigned int i, uint64_t out[NR_EXIT_KINDS]);
 	void *opaque;
 	/*
 	 * /proc/self/fd, opened during set-up, for "open_fds": the seccomp

@@ -84,6 +84,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, unsigned int index)
 	if (fd < 0)
 		return (int)fd;
 	v->fd = (int)fd;
+	exit_stats_open(&v->exits, v->fd);
 	v->run = mmap(NULL, (size_t)vm->kvm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      v->fd, 0);
 	if (v->run == MAP_FAILED) {
@@ -111,6 +112,7 @@ void vcpu_destroy(struct vcpu *v)
 		munmap(v->run, (size_t)v->vm->kvm.vcpu_mmap_size);
 	if (v->fd > 0)
 		close(v->fd);
+	exit_stats_close(&v->exits);
 	v->run = NULL;
 	v->fd = -1;
 }
@@ -261,6 +263,7 @@ static void *vcpu_thread(void *arg)
 
 		if (rc < 0) {
 			if (rc == -EINTR || rc == -EAGAIN) {
+				exit_stats_count(&v->exits, KVM_EXIT_INTR);
 				/* vcpu_kick() writes it from other threads. */
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				continue;
@@ -278,6 +281,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, VM_EXIT_CRASH);
 			break;
 		}
+		exit_stats_count(&v->exits, v->run->exit_reason);
 		if (!vcpu_handle_exit(v))
 			break;
 	}

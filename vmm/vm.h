@@ -13,11 +13,13 @@
 #include "devices/rtc.h"
 #include "devices/uart8250.h"
 #include "devices/vhost_user_pci.h"
+#include "devices/virtio_console.h"
 #include "mm/bus.h"
 #include "mm/guest_mem.h"
 #include "mm/memslot.h"
 #include "pci/host.h"
 #include "vmm/boot.h"
+#include "vmm/exits.h"
 #include "vmm/irq.h"
 #include "vmm/kvm.h"
 #include "vmm/options.h"
@@ -41,6 +43,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started; /* set once by vcpu_start(), read by other vCPUs' kicks: __atomic */
 	uint64_t eof_seen; /* vm_shm_repair()'s count of changed pages at this vCPU's last EFAULT */
+	struct exit_stats exits;
 };
 
 struct vm {
@@ -62,6 +65,7 @@ struct vm {
 	struct vm_irq irq;
 	unsigned int nr_devices;
 	struct vhost_user_dev *devices;
+	struct virtio_console *console; /* opts->console's device, or NULL */
 
 	struct boot_entry entry;
 	unsigned int nr_vcpus;
