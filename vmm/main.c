@@ -37,7 +37,7 @@ int main(int argc, char **argv)
 	rc = vm_create(&vm, &opts);
 	sb = (struct sandbox_cfg){ .seccomp = !opts.no_seccomp, .violation_status = VM_EXIT_ERROR };
 	if (!rc)
-		rc = session_run(&vm, &opts, sigfd, 0, &sb);
+		rc = session_run(&vm, &opts, sigfd, 0, &sb, NULL);
 	status = rc ? VM_EXIT_ERROR : vm.exit_status;
 	vm_destroy(&vm);
 	options_free(&opts);

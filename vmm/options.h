@@ -35,6 +35,8 @@ enum serial_mode {
 	SERIAL_NONE,
 };
 
+struct vcon_cfg;
+
 struct vm_options {
 	const char *kernel;
 	const char *initrd;
@@ -62,6 +64,8 @@ struct vm_options {
 	void *serial_sink_opaque;
 	/* Devices served over an already-connected socket (-1: none, use devices[i].socket). */
 	int device_fd[OPT_MAX_DEVICES];
+	/* A virtio-console with these ports (NULL: none). */
+	const struct vcon_cfg *console;
 };
 
 /* A device of @virtio_id with the defaults of --device, --blk (2) and --fs (26). */

@@ -77,6 +77,9 @@ struct sb_rule {
 static const struct sb_rule sandbox_rules[] = {
 	/* I/O on descriptors set-up opened. */
 	ALLOW(read),        /* stdin, eventfds, signalfd, timerfd, inotify, control-socket clients */
+	ALLOW(readv),       /* virtio-console: host input into the guest's buffers */
+	ALLOW(writev),      /* virtio-console: the guest's output, straight from its buffers */
+	ALLOW(pread64),     /* KVM statistics (exits by reason) of each vCPU */
 	ALLOW(write),       /* console/--serial output, log lines, eventfds, `shmvm run`'s output */
 	ALLOW(close),       /* fds a backend sent, clients, everything at exit */
 	ALLOW(epoll_wait),  /* the main loop (vmm/loop.c) */
@@ -140,6 +143,7 @@ static const struct sb_rule sandbox_rules[] = {
 	/* The console's terminal (vmm/term.c): raw mode undone at exit; stdio asks isatty. */
 	ALLOW_IOCTL(TCGETS),
 	ALLOW_IOCTL(TCSETS),
+	ALLOW_IOCTL(TIOCGWINSZ), /* `shmvm run`: the terminal's size, for the guest's */
 
 	/* The control socket (vmm/api.c): clients; its file removed at the end. */
 	ALLOW_IF(accept4, SB_API),
@@ -148,7 +152,7 @@ static const struct sb_rule sandbox_rules[] = {
 	ALLOW_IF(getrandom, SB_API),  /* json-c seeds its hash tables at the first reply */
 	ALLOW_IF(getdents64, SB_API), /* "open_fds": /proc/self/fd, opened during set-up */
 
-	/* `shmvm run` (vmm/run.c): stops its servers (SIGTERM) and reaps them. */
+	/* `shmvm run` (vmm/run/run.c): stops its servers (SIGTERM) and reaps them. */
 	{ SCMP_SYS(kill), SB_RUN, ARG_CHILD, 0, 0 },
 	ALLOW_IF(wait4, SB_RUN),
 
@@ -170,7 +174,6 @@ static const struct sb_rule sandbox_rules[] = {
 	ALLOW(readlink),
 	ALLOW(sigaltstack),
 	ALLOW(rt_sigaction),
-	ALLOW(pread64),
 	ALLOW(fcntl),
 	ALLOW(sched_getaffinity), /* a new thread: pthread_getattr_np() for its stack */
 #endif

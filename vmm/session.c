@@ -109,16 +109,27 @@ static void on_stop(struct loop *l, int fd, uint32_t events, void *opaque)
 	loop_stop(l);
 }
 
+struct signal_target {
+	struct vm *vm;
+	const struct session_hooks *hooks;
+};
+
 static void on_signal(struct loop *l, int fd, uint32_t events, void *opaque)
 {
+	struct signal_target *t = opaque;
 	struct signalfd_siginfo si;
 
 	(void)l;
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGWINCH) {
+		if (t->hooks && t->hooks->winch)
+			t->hooks->winch(t->hooks->opaque);
+		return;
+	}
 	log_info("stopping on signal %u", si.ssi_signo);
-	vm_request_stop(opaque, VM_EXIT_SIGNAL + (int)si.ssi_signo);
+	vm_request_stop(t->vm, VM_EXIT_SIGNAL + (int)si.ssi_signo);
 }
 
 /* A backend closed its socket: the device breaks, the VM goes on. */
@@ -148,6 +159,13 @@ static void on_timeout(struct loop *l, int fd, uint32_t events, void *opaque)
 	vm_request_stop(opaque, VM_EXIT_TIMEOUT);
 }
 
+static bool api_vcpu_exits(void *opaque, unsigned int i, uint64_t out[NR_EXIT_KINDS])
+{
+	struct vm *vm = opaque;
+
+	return i < vm->nr_vcpus && exit_stats_read(&vm->vcpus[i].exits, out);
+}
+
 static void api_shutdown(void *opaque)
 {
 	log_info("stopping on request of the control socket");
@@ -155,9 +173,10 @@ static void api_shutdown(void *opaque)
 }
 
 int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned int timeout_s,
-		const struct sandbox_cfg *sb)
+		const struct sandbox_cfg *sb, const struct session_hooks *hooks)
 {
 	struct console con = { .vm = vm };
+	struct signal_target sig = { .vm = vm, .hooks = hooks };
 	struct api_target target = {
 		.nr_vcpus = vm->nr_vcpus,
 		.memory = o->memory,
@@ -165,6 +184,7 @@ int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned i
 		.devices = vm->devices,
 		.nr_devices = vm->nr_devices,
 		.shutdown = api_shutdown,
+		.vcpu_exits = api_vcpu_exits,
 		.opaque = vm,
 	};
 	struct api api = { .listen_fd = -1 };
@@ -177,7 +197,10 @@ int session_run(struct vm *vm, const struct vm_options *o, int sigfd, unsigned i
 	con.loop = &loop;
 	rc = loop_add(&loop, vm->stop_efd, EPOLLIN, on_stop, vm);
 	if (!rc)
-		rc = loop_add(&loop, sigfd, EPOLLIN, on_signal, vm);
+		rc = loop_add(&loop, sigfd, EPOLLIN, on_signal, &sig);
+	for (unsigned int i = 0; !rc && hooks && i < hooks->nr_watches; i++)
+		rc = loop_add(&loop, hooks->watch[i].fd, hooks->watch[i].events, hooks->watch[i].fn,
+			      hooks->watch[i].opaque);
 	if (!rc && o->serial == SERIAL_STDIO) {
 		con.tty = isatty(STDIN_FILENO);
 		if (con.tty && term_raw(STDIN_FILENO))
@@ -246,6 +269,7 @@ int session_block_signals(void)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGWINCH);
 	sigaddset(&sigs, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	sigdelset(&sigs, VCPU_KICK_SIGNAL);

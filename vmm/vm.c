@@ -306,6 +306,31 @@ static int vm_setup_devices(struct vm *vm)
 	return 0;
 }
 
+/* shmvm's own virtio-console, when asked for (shmvm run's ports). */
+static int vm_setup_console(struct vm *vm)
+{
+	struct hv_ops hv = vm_irq_hv_ops(&vm->irq);
+	unsigned int slot;
+	int rc;
+
+	if (!vm->opts->console)
+		return 0;
+	vm->console = malloc(sizeof(*vm->console));
+	if (!vm->console)
+		return -ENOMEM;
+	rc = vcon_create(vm->console, vm->opts->console, &vm->mem, &hv);
+	if (rc) {
+		log_err("virtio-console: %s", strerror(-rc));
+		free(vm->console);
+		vm->console = NULL;
+		return rc;
+	}
+	rc = pci_host_add(&vm->pci, &vm->console->vp.pci, &slot);
+	if (!rc)
+		log_info("virtio-console (%u ports) at 00:%02x.0", vm->opts->console->nr_ports, slot);
+	return rc;
+}
+
 static int vm_setup_vcpus(struct vm *vm)
 {
 	unsigned int n = vm->opts->cpus;
@@ -371,6 +396,8 @@ int vm_create(struct vm *vm, const struct vm_options *opts)
 		rc = vm_setup_pci(vm);
 	if (!rc)
 		rc = vm_setup_devices(vm);
+	if (!rc)
+		rc = vm_setup_console(vm);
 	if (!rc)
 		rc = boot_load(&vm->mem, &boot, &vm->entry);
 	if (!rc)
@@ -461,6 +488,11 @@ void vm_destroy(struct vm *vm)
 	free(vm->devices);
 	vm->devices = NULL;
 	vm->nr_devices = 0;
+	if (vm->console) {
+		vcon_destroy(vm->console);
+		free(vm->console);
+		vm->console = NULL;
+	}
 	if (vm->fd >= 0)
 		vm_irq_destroy(&vm->irq);
 	pci_host_destroy(&vm->pci);

@@ -3,16 +3,18 @@
  * The init (PID 1) of `shmvm run`'s guest: read the run spec, load the
  * modules, put an overlay (tmpfs over the host's read-only root share) at /,
  * run the command and forward its output and exit status to the host as
- * frames on RUN_CHANNEL_TTY (see vmm/run_proto.h), then reboot, which ends
+ * frames (see vmm/run/run_proto.h), then reboot, which ends
  * the VM. Any failure is one 'F' frame and the reboot.
  *
  * Static, no dependencies but libc; it is on the boot path, so it never
  * sleeps or polls with a timeout.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/module.h>
+#include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -59,6 +62,7 @@ struct spec {
 	struct share rw[SPEC_SHARES_MAX];
 	const char *cwd, *opts;
 	unsigned int argc, envc, nmods, nrw;
+	unsigned short tty_rows, tty_cols; /* 0: no terminal, pipes */
 };
 
 /* One frame: @f holds RUN_FRAME_HDR bytes of room, then the @len-byte payload. */
@@ -176,6 +180,7 @@ static int spec_parse(char *buf, size_t len, struct spec *s, char *why, size_t s
 	char *p = buf, *end = buf + len;
 
 	s->argc = s->envc = s->nmods = s->nrw = 0;
+	s->tty_rows = s->tty_cols = 0;
 	s->cwd = s->opts = NULL;
 	while (p < end) {
 		char key = *p++, *v = p, *nul = memchr(p, '\0', (size_t)(end - p)), *eq;
@@ -232,6 +237,17 @@ static int spec_parse(char *buf, size_t len, struct spec *s, char *why, size_t s
 						SPEC_SHARES_MAX);
 			s->rw[s->nrw++] = (struct share){ .tag = v, .dir = eq + 1 };
 			break;
+		case RUN_SPEC_TTY: {
+			unsigned int rows, cols;
+			char end_ch;
+
+			if (sscanf(v, "%ux%u%c", &rows, &cols, &end_ch) != 2 || !rows || !cols ||
+			    rows > 0xffff || cols > 0xffff)
+				return spec_err(why, size, "'t' record is not ROWSxCOLS: %s", v);
+			s->tty_rows = (unsigned short)rows;
+			s->tty_cols = (unsigned short)cols;
+			break;
+		}
 		default:
 			return spec_err(why, size, "unknown record key 0x%02x", (unsigned char)key);
 		}
@@ -357,57 +373,201 @@ static void shares_mount(int chan, const struct spec *s)
 		mount_or_fail(chan, s->rw[i].tag, s->rw[i].dir, "virtiofs", 0, NULL);
 }
 
-static void __noreturn child_exec(struct spec *s, int out, int err, const sigset_t *mask)
+/* ---- the channel and the ports ---- */
+
+/*
+ * Where things go: frames to @chan (ttyS1, or the channel port); the
+ * command's stdin, stdout and stderr on ports when shmvm's virtio-console
+ * is there, in 'O'/'E' frames on @chan when not (port[] = -1).
+ */
+struct io {
+	int chan;
+	int port[RUN_NR_PORTS];
+};
+
+/* The number N of shmvm's virtio-console in /dev/vportNpM, or -1 when the VM has none. */
+static int vcon_index(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/drivers/virtio_console");
+	struct dirent *e;
+	int n = -1;
+
+	if (!d)
+		return -1;
+	while (n < 0 && (e = readdir(d)))
+		if (sscanf(e->d_name, "virtio%d", &n) != 1)
+			n = -1;
+	closedir(d);
+	return n;
+}
+
+static bool port_named(int dev, int port)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/class/virtio-ports/vport%dp%d/name", dev, port);
+	return !access(path, F_OK);
+}
+
+/*
+ * Wait until the last port has its name: the host opens each port before
+ * naming it, and the driver takes control messages in order, so from then
+ * on every port is open on the host's side and a read that returns 0
+ * means the host's end of file, not "not yet". @uev is a uevent socket,
+ * bound before the driver was loaded: the name comes with a change event.
+ */
+static void ports_wait(int chan, int uev, int dev)
+{
+	char buf[4096];
+
+	while (!port_named(dev, RUN_NR_PORTS - 1)) {
+		ssize_t n = recv(uev, buf, sizeof(buf) - 1, 0);
+
+		if (n < 0 && errno != EINTR && errno != ENOBUFS)
+			fail(chan, "wait for the console's ports: %s", strerror(errno));
+	}
+}
+
+static int port_open(int chan, int dev, int port, int flags)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/vport%dp%d", dev, port);
+	fd = open(path, flags | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		fail(chan, "open %s: %s", path, strerror(errno));
+	return fd;
+}
+
+/*
+ * Move to the virtio-console's ports when the VM has them (after the
+ * modules, with /sys mounted); *@io keeps ttyS1 otherwise.
+ */
+static void ports_open(struct io *io, int uev)
+{
+	int dev = vcon_index();
+
+	for (int i = 0; i < RUN_NR_PORTS; i++)
+		io->port[i] = -1;
+	if (dev < 0)
+		return;
+	ports_wait(io->chan, uev, dev);
+	io->port[RUN_PORT_CHANNEL] = port_open(io->chan, dev, RUN_PORT_CHANNEL, O_RDWR);
+	io->port[RUN_PORT_STDIN] = port_open(io->chan, dev, RUN_PORT_STDIN, O_RDONLY | O_NONBLOCK);
+	io->port[RUN_PORT_STDOUT] = port_open(io->chan, dev, RUN_PORT_STDOUT, O_WRONLY | O_NONBLOCK);
+	io->port[RUN_PORT_STDERR] = port_open(io->chan, dev, RUN_PORT_STDERR, O_WRONLY | O_NONBLOCK);
+	close(io->chan);
+	io->chan = io->port[RUN_PORT_CHANNEL];
+}
+
+/* A uevent socket, to hear of the ports the console driver is about to add. */
+static int uevent_open(int chan)
+{
+	struct sockaddr_nl a = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		fail(chan, "uevent socket: %s", strerror(errno));
+	return fd;
+}
+
+/* ---- the command ---- */
+
+static void __noreturn child_exec(struct spec *s, const int fd[3], const sigset_t *mask,
+				  const char *tty)
 {
 	static char path_env[] = "PATH=" DEFAULT_PATH;
 	char *path_only[] = { path_env, NULL };
-	int null, e;
+	int e, t;
 
 	/* execvpe() searches the caller's PATH, not envp's. */
 	environ = s->envp;
 	if (!getenv("PATH"))
 		environ = path_only;
-	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	/* chan_open() made sure 0-2 are taken, so none of these is below 3. */
-	if (setsid() < 0 || sigprocmask(SIG_SETMASK, mask, NULL) || null < 0 ||
-	    dup2(null, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
-	    dup2(err, STDERR_FILENO) < 0) {
-		e = errno;
-		dprintf(err, "shmvm run: set up the command: %s\n", strerror(e));
-		_exit(126);
+	if (setsid() < 0 || sigprocmask(SIG_SETMASK, mask, NULL))
+		goto err;
+	if (tty) {
+		/* The session leader's first terminal becomes its controlling one. */
+		t = open(tty, O_RDWR);
+		if (t < 0 || ioctl(t, TIOCSCTTY, 0) || dup2(t, 0) < 0 || dup2(t, 1) < 0 ||
+		    dup2(t, 2) < 0)
+			goto err;
+		if (t > 2)
+			close(t);
+	} else if (dup2(fd[0], 0) < 0 || dup2(fd[1], 1) < 0 || dup2(fd[2], 2) < 0) {
+		goto err;
 	}
 	execvpe(s->argv[0], s->argv, s->envp);
 	e = errno;
 	dprintf(STDERR_FILENO, "shmvm run: %s: %s\n", s->argv[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
+err:
+	e = errno;
+	dprintf(tty ? fd[2] : STDERR_FILENO, "shmvm run: set up the command: %s\n", strerror(e));
+	_exit(126);
 }
 
-/* Start the command with its stdout and stderr on pipes; SIGCHLD comes on *@sfd. */
-static pid_t spawn(int chan, struct spec *s, int *out, int *err, int *sfd)
-{
-	int o[2], e[2];
-	sigset_t chld, old;
+/*
+ * The command's end of things: with a terminal, *@tty_fd is the master of
+ * a new pseudo-terminal whose slave is its stdin, stdout and stderr; else
+ * pipes, our ends in in/out/err (in is -1 without a stdin port: /dev/null).
+ * SIGCHLD comes on *@sfd.
+ */
+struct cmd {
 	pid_t pid;
+	int sfd;
+	int in, out, err; /* our ends of its pipes, or -1 */
+	int master;       /* its terminal's master, or -1 */
+};
+
+static void spawn(struct io *io, struct spec *s, struct cmd *c)
+{
+	int in[2] = { -1, -1 }, o[2], e[2], fd[3];
+	char tty[64] = "";
+	sigset_t chld, old;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &chld, &old))
-		fail(chan, "block SIGCHLD: %s", strerror(errno));
-	*sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (*sfd < 0)
-		fail(chan, "signalfd: %s", strerror(errno));
-	if (pipe2(o, O_CLOEXEC) || pipe2(e, O_CLOEXEC))
-		fail(chan, "pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0)
-		fail(chan, "fork: %s", strerror(errno));
-	if (!pid)
-		child_exec(s, o[1], e[1], &old);
-	close(o[1]);
-	close(e[1]);
-	*out = o[0];
-	*err = e[0];
-	return pid;
+		fail(io->chan, "block SIGCHLD: %s", strerror(errno));
+	c->sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->sfd < 0)
+		fail(io->chan, "signalfd: %s", strerror(errno));
+	c->in = c->out = c->err = c->master = -1;
+	if (s->tty_rows) {
+		struct winsize ws = { .ws_row = s->tty_rows, .ws_col = s->tty_cols };
+
+		c->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (c->master < 0 || grantpt(c->master) || unlockpt(c->master) ||
+		    ptsname_r(c->master, tty, sizeof(tty)) || ioctl(c->master, TIOCSWINSZ, &ws))
+			fail(io->chan, "a pseudo-terminal for the command: %s", strerror(errno));
+		fd[0] = fd[1] = fd[2] = -1;
+	} else {
+		if ((io->port[RUN_PORT_STDIN] >= 0 && pipe2(in, O_CLOEXEC)) || pipe2(o, O_CLOEXEC) ||
+		    pipe2(e, O_CLOEXEC))
+			fail(io->chan, "pipe: %s", strerror(errno));
+		fd[0] = in[0] >= 0 ? in[0] : open("/dev/null", O_RDONLY | O_CLOEXEC);
+		fd[1] = o[1];
+		fd[2] = e[1];
+	}
+	c->pid = fork();
+	if (c->pid < 0)
+		fail(io->chan, "fork: %s", strerror(errno));
+	if (!c->pid)
+		child_exec(s, fd, &old, tty[0] ? tty : NULL);
+	if (!s->tty_rows) {
+		close(fd[0]);
+		close(o[1]);
+		close(e[1]);
+		c->in = in[1];
+		c->out = o[0];
+		c->err = e[0];
+		if (c->in >= 0)
+			fcntl(c->in, F_SETFL, O_NONBLOCK);
+	} else {
+		fcntl(c->master, F_SETFL, O_NONBLOCK);
+	}
 }
 
 /* Reap every child that has exited; returns @pid's status for 'X', or -1 if it runs on. */
@@ -426,68 +586,238 @@ static int reap(int sfd, pid_t pid)
 	return ret;
 }
 
-/*
- * Forward what a pipe holds now, and no more: a grandchild that keeps it
- * open and writing must not hold the exit back.
- */
-static int drain(int chan, int fd, char type, uint8_t *f)
-{
-	int avail;
-	ssize_t n;
+/* ---- moving bytes ---- */
 
-	if (ioctl(fd, FIONREAD, &avail))
-		return 0;
-	for (; avail > 0; avail -= (int)n) {
-		n = read(fd, f + RUN_FRAME_HDR, (size_t)MIN(avail, RUN_FRAME_MAX));
-		if (n <= 0)
+#define FLOW_BUF (64 << 10)
+
+/*
+ * One direction: bytes from @from to @to, or, with @frame set, to @to in
+ * frames of that type (ttyS1). Both ends non-blocking but the frames'.
+ * @splice: try splice(2) first (a pipe to a port: zero copy, and one
+ * buffer of the port's ring per pipe-full).
+ */
+struct flow {
+	int from, to;
+	char frame;
+	bool splice;
+	bool eof;       /* @from is done (or @to is gone): nothing more moves */
+	bool want_out;  /* waiting for room in @to */
+	size_t len, off;
+	uint8_t buf[RUN_FRAME_HDR + FLOW_BUF]; /* RUN_FRAME_HDR bytes of room first, for frames */
+};
+
+static void flow_init(struct flow *f, int from, int to, char frame, bool splice)
+{
+	f->from = from;
+	f->to = to;
+	f->frame = frame;
+	f->splice = splice;
+	f->eof = from < 0 || to < 0;
+	f->want_out = false;
+	f->len = f->off = 0;
+}
+
+static void flow_end(struct flow *f)
+{
+	f->eof = true;
+	f->len = f->off = 0;
+}
+
+/*
+ * Move what can be moved now. @all: the source is done when it has nothing
+ * now (the command has exited; a grandchild holding the pipe open must not
+ * hold the exit back). Returns -1 only for the frame channel's failure.
+ */
+static int flow_move(struct io *io, struct flow *f, bool all)
+{
+	while (!f->eof) {
+		ssize_t n;
+		int avail = 0;
+
+		if (f->off < f->len) {
+			n = write(f->to, f->buf + RUN_FRAME_HDR + f->off, f->len - f->off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				f->want_out = true;
+				return 0;
+			}
+			if (n <= 0) {
+				flow_end(f); /* the reader went away */
+				return 0;
+			}
+			f->off += (size_t)n;
+			continue;
+		}
+		f->want_out = false;
+		f->len = f->off = 0;
+		if (f->splice) {
+			if (ioctl(f->from, FIONREAD, &avail) || !avail) {
+				struct pollfd p = { .fd = f->from, .events = POLLIN };
+
+				/* Nothing in the pipe: wait, unless its writers are gone. */
+				if (all || (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR))))
+					flow_end(f);
+				return 0;
+			}
+			n = splice(f->from, NULL, f->to, NULL, (size_t)avail, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n > 0)
+				continue;
+			if (n < 0 && errno == EAGAIN) {
+				f->want_out = true;
+				return 0;
+			}
+			if (n < 0 && (errno == EINVAL || errno == ENOSYS)) {
+				f->splice = false;
+				continue;
+			}
+			flow_end(f);
 			return 0;
-		if (frame_send(chan, f, type, (size_t)n))
-			return -1;
+		}
+		if (all && (ioctl(f->from, FIONREAD, &avail) || avail <= 0)) {
+			flow_end(f);
+			return 0;
+		}
+		n = read(f->from, f->buf + RUN_FRAME_HDR, all ? MIN((size_t)avail, (size_t)FLOW_BUF) :
+		         (f->frame ? RUN_FRAME_MAX : FLOW_BUF));
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			/* EOF, or EIO from a terminal's master once the command's side is closed. */
+			flow_end(f);
+			return 0;
+		}
+		if (f->frame) {
+			for (ssize_t off = 0; off < n; off += RUN_FRAME_MAX) {
+				size_t len = (size_t)MIN(n - off, RUN_FRAME_MAX);
+
+				memmove(f->buf + RUN_FRAME_HDR, f->buf + RUN_FRAME_HDR + off, len);
+				if (frame_send(io->chan, f->buf, f->frame, len))
+					return -1;
+			}
+			continue;
+		}
+		f->len = (size_t)n;
 	}
 	return 0;
 }
 
+/* Frames from the host on the channel port; only 'W' is known. */
+struct host_frames {
+	uint8_t buf[RUN_FRAME_HDR + RUN_FRAME_MAX];
+	size_t len;
+};
+
+static void host_frames_read(int chan, struct host_frames *h, int master)
+{
+	ssize_t n = read(chan, h->buf + h->len, sizeof(h->buf) - h->len);
+
+	if (n <= 0)
+		return;
+	h->len += (size_t)n;
+	while (h->len >= RUN_FRAME_HDR) {
+		size_t plen = h->buf[1] | (size_t)h->buf[2] << 8, flen = RUN_FRAME_HDR + plen;
+
+		if (plen > RUN_FRAME_MAX) {
+			h->len = 0; /* nonsense: start afresh */
+			return;
+		}
+		if (h->len < flen)
+			return;
+		if (h->buf[0] == RUN_FRAME_WINSIZE && plen == 4 && master >= 0) {
+			struct winsize ws = {
+				.ws_row = (unsigned short)(h->buf[3] | h->buf[4] << 8),
+				.ws_col = (unsigned short)(h->buf[5] | h->buf[6] << 8),
+			};
+
+			ioctl(master, TIOCSWINSZ, &ws); /* the foreground job gets SIGWINCH */
+		}
+		memmove(h->buf, h->buf + flen, h->len - flen);
+		h->len -= flen;
+	}
+}
+
 /*
- * Forward the command's stdout and stderr until it has exited, reaping
+ * Pass the command's input and output on until it has exited, reaping
  * orphans on the way. Returns its status for 'X', or -1 with errno set.
  */
-static int pump(int chan, pid_t pid, int out, int err, int sfd)
+static int pump(struct io *io, struct cmd *c)
 {
-	static const char type[2] = { RUN_FRAME_STDOUT, RUN_FRAME_STDERR };
-	uint8_t f[RUN_FRAME_HDR + RUN_FRAME_MAX];
-	struct pollfd p[3] = {
-		{ .fd = out, .events = POLLIN },
-		{ .fd = err, .events = POLLIN },
-		{ .fd = sfd, .events = POLLIN },
-	};
+	enum { F_IN, F_OUT, F_ERR, NR_FLOWS };
+	static struct host_frames hf;
+	static struct flow f[NR_FLOWS];
+	bool ports = io->port[RUN_PORT_STDOUT] >= 0;
 	int status = -1;
 
+	if (c->master >= 0) {
+		flow_init(&f[F_IN], io->port[RUN_PORT_STDIN], c->master, 0, false);
+		flow_init(&f[F_OUT], c->master, ports ? io->port[RUN_PORT_STDOUT] : io->chan,
+			  ports ? 0 : RUN_FRAME_STDOUT, false);
+		flow_init(&f[F_ERR], -1, -1, 0, false);
+	} else {
+		flow_init(&f[F_IN], io->port[RUN_PORT_STDIN], c->in, 0, false);
+		flow_init(&f[F_OUT], c->out, ports ? io->port[RUN_PORT_STDOUT] : io->chan,
+			  ports ? 0 : RUN_FRAME_STDOUT, ports);
+		flow_init(&f[F_ERR], c->err, ports ? io->port[RUN_PORT_STDERR] : io->chan,
+			  ports ? 0 : RUN_FRAME_STDERR, ports);
+	}
 	while (status < 0) {
+		struct pollfd p[NR_FLOWS + 2];
+
+		for (int i = 0; i < NR_FLOWS; i++) {
+			p[i].fd = f[i].eof ? -1 : f[i].want_out ? f[i].to : f[i].from;
+			p[i].events = f[i].want_out ? POLLOUT : POLLIN;
+		}
+		p[NR_FLOWS] = (struct pollfd){ .fd = c->sfd, .events = POLLIN };
+		p[NR_FLOWS + 1] = (struct pollfd){ .fd = ports ? io->chan : -1, .events = POLLIN };
 		if (poll(p, ARRAY_SIZE(p), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
 		}
-		for (int i = 0; i < 2; i++) {
-			ssize_t n;
-
-			if (!p[i].revents)
+		for (int i = 0; i < NR_FLOWS; i++) {
+			if (f[i].want_out && (p[i].revents & (POLLHUP | POLLERR))) {
+				/*
+				 * The reader went: the host's (a port the host closed)
+				 * or the command's stdin. The writer hears of it as a
+				 * closed pipe would tell it (EPIPE, SIGPIPE).
+				 */
+				flow_end(&f[i]);
+				close(f[i].from);
+				if (f[i].from == c->out)
+					c->out = -1;
+				if (f[i].from == c->err)
+					c->err = -1;
 				continue;
-			n = read(p[i].fd, f + RUN_FRAME_HDR, RUN_FRAME_MAX);
-			if (n > 0) {
-				if (frame_send(chan, f, type[i], (size_t)n))
-					return -1;
-			} else if (!n || errno != EINTR) {
-				close(p[i].fd);
-				p[i].fd = -1; /* poll() skips it */
 			}
+			if (p[i].revents && flow_move(io, &f[i], false))
+				return -1;
 		}
-		if (p[2].revents)
-			status = reap(sfd, pid);
+		if (c->in >= 0 && f[F_IN].eof) {
+			close(c->in); /* the host's end of file is the command's */
+			c->in = -1;
+		}
+		if (p[NR_FLOWS + 1].revents & POLLIN)
+			host_frames_read(io->chan, &hf, c->master);
+		if (p[NR_FLOWS].revents)
+			status = reap(c->sfd, c->pid);
 	}
-	for (int i = 0; i < 2; i++)
-		if (p[i].fd >= 0 && drain(chan, p[i].fd, type[i], f))
-			return -1;
+	/* What the command left in its pipes (or terminal), and no more. */
+	for (int i = F_OUT; i < NR_FLOWS; i++) {
+		if (f[i].eof)
+			continue;
+		f[i].want_out = false;
+		while (!f[i].eof) {
+			struct pollfd p = { .fd = f[i].to, .events = POLLOUT };
+
+			if (flow_move(io, &f[i], true))
+				return -1;
+			if (f[i].want_out && poll(&p, 1, -1) < 0 && errno != EINTR)
+				return -1;
+		}
+	}
 	return status;
 }
 
@@ -531,32 +861,39 @@ static int chan_open(void)
 int main(void)
 {
 	static struct spec spec;
-	int chan, out, err, sfd, status;
+	struct io io;
+	struct cmd cmd;
+	int uev, status;
 	uint8_t x[RUN_FRAME_HDR + 1];
-	pid_t pid;
 
+	signal(SIGPIPE, SIG_IGN); /* a reader gone is an error to see, not a death */
 	mount_or_fail(-1, "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL);
-	chan = chan_open();
-	spec_load(chan, &spec);
-	mods_load(chan, &spec);
-	root_mount(chan, &spec);
-	root_switch(chan);
-	sys_mount(chan);
-	shares_mount(chan, &spec);
+	io.chan = chan_open();
+	spec_load(io.chan, &spec);
+	mount_or_fail(io.chan, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	uev = uevent_open(io.chan);
+	mods_load(io.chan, &spec);
+	ports_open(&io, uev);
+	close(uev);
+	umount("/sys");
+	root_mount(io.chan, &spec);
+	root_switch(io.chan);
+	sys_mount(io.chan);
+	shares_mount(io.chan, &spec);
 	if (chdir(spec.cwd))
-		fail(chan, "cannot enter %s: %s", spec.cwd, strerror(errno));
-	pid = spawn(chan, &spec, &out, &err, &sfd);
-	if (frame_send(chan, x, RUN_FRAME_STARTED, 0))
+		fail(io.chan, "cannot enter %s: %s", spec.cwd, strerror(errno));
+	spawn(&io, &spec, &cmd);
+	if (frame_send(io.chan, x, RUN_FRAME_STARTED, 0))
 		reboot_now();
-	status = pump(chan, pid, out, err, sfd);
+	status = pump(&io, &cmd);
 	if (status < 0)
-		fail(chan, "forward the command's output: %s", strerror(errno));
+		fail(io.chan, "forward the command's input and output: %s", strerror(errno));
 	/* The host stops the VM on the exit frame: what the command wrote to a share goes first. */
 	sync();
 	x[RUN_FRAME_HDR] = (uint8_t)status;
-	if (frame_send(chan, x, RUN_FRAME_EXIT, 1))
+	if (frame_send(io.chan, x, RUN_FRAME_EXIT, 1))
 		reboot_now();
-	tcdrain(chan);
+	tcdrain(io.chan);
 	reboot_now();
 }
 #endif

@@ -13,6 +13,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -22,10 +24,12 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "vmm/loop.h"
 #include "vmm/run/initramfs.h"
 #include "vmm/run/run.h"
 #include "vmm/run/run_chan.h"
 #include "vmm/session.h"
+#include "vmm/term.h"
 #include "vmm/vm.h"
 
 #ifndef SHMVM_GUEST_DIR
@@ -38,16 +42,20 @@
 /* The guest's init, linked in (vmm/run-init-blob.S). */
 extern const unsigned char run_init_start[], run_init_end[];
 
-/* What the root needs from modules; built-in ones are skipped. */
-static const char *const run_modules[] = { "virtio_pci", "virtiofs", "overlay" };
+/* What the root and the console need from modules; built-in ones are skipped. */
+static const char *const run_modules[] = { "virtio_pci", "virtiofs", "overlay", "virtio_console" };
 
 /*
  * The i8042 is there for reset only: probing its keyboard and aux ports
  * waits out timeouts (2.5 s of a 10 s boot, nested); reboot=k needs no driver.
+ * The kernel writes to COM1 (earlycon: one VM exit per byte) only until
+ * hvc0, the virtio-console's first port, takes over once its module loads.
  */
 #define RUN_CMDLINE                                                                                \
-	"console=ttyS0 acpi=off reboot=k panic=-1 8250.nr_uarts=2 i8042.noaux i8042.nokbd"
+	"earlycon=uart8250,io,0x3f8 console=hvc0 acpi=off reboot=k panic=-1 8250.nr_uarts=2 "      \
+	"i8042.noaux i8042.nokbd"
 #define PANIC_TEXT "Kernel panic - not syncing"
+#define RUN_ESCAPE 0x01 /* Ctrl-A, then x: stop (as plain shmvm's console) */
 #define RUN_REASON_MAX_LINE 200
 
 _Static_assert(1 + RUN_MAX_RW <= SANDBOX_MAX_CHILDREN, "every server can be reaped in the sandbox");
@@ -73,8 +81,23 @@ struct run {
 	struct timespec mark[NR_MARKS];
 	struct vm *vm;
 	struct run_chan chan;
+	pthread_mutex_t lock; /* the guest's text and frames: from vCPUs (COM1/2) and the console's thread */
 	int log_fd;
 	bool out_gone[3]; /* the caller closed our stdout / stderr */
+
+	/* The virtio-console's host side. */
+	struct vcon_cfg con;
+	int view[3];      /* stdin, stdout, stderr as the console reads and writes them */
+	int chan_in[2];   /* frames to the init (the terminal's size): a pipe into the channel port */
+	int tty_in[2];    /* with a terminal: what was typed, past the escape, into the stdin port */
+	bool escape;      /* Ctrl-A seen */
+	uint8_t typed[4096]; /* typed bytes the pipe had no room for */
+	size_t typed_len, typed_off;
+	/* For --times: what the VM did, read before it goes. */
+	uint64_t (*exits)[NR_EXIT_KINDS]; /* per vCPU */
+	unsigned int nr_exits;
+	bool exits_kvm;
+	struct vcon_counters con_count;
 
 	/* The kernel console (COM1), for the panic line. */
 	char line[RUN_REASON_MAX_LINE];
@@ -137,10 +160,10 @@ static void run_output(void *opaque, int stream, const uint8_t *buf, size_t len)
 		r->out_gone[stream] = true;
 }
 
-static void com1_output(void *opaque, const uint8_t *buf, size_t len)
+/* The kernel's console: COM1 until hvc0 takes over, then the console port. */
+static void console_text(struct run *r, const uint8_t *buf, size_t len)
 {
-	struct run *r = opaque;
-
+	pthread_mutex_lock(&r->lock);
 	if (r->log_fd >= 0 && !write_all(r->log_fd, buf, len))
 		r->log_fd = -1; /* still owned; closed at the end */
 	for (size_t i = 0; i < len; i++) {
@@ -153,6 +176,7 @@ static void com1_output(void *opaque, const uint8_t *buf, size_t len)
 			r->line[r->line_len++] = buf[i] >= 0x20 && buf[i] < 0x7f ? (char)buf[i] : '?';
 		}
 	}
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void mark(struct run *r, enum run_mark m)
@@ -160,21 +184,60 @@ static void mark(struct run *r, enum run_mark m)
 	clock_gettime(CLOCK_MONOTONIC, &r->mark[m]);
 }
 
-static void com2_output(void *opaque, const uint8_t *buf, size_t len)
+static void com1_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	console_text(opaque, buf, len);
+}
+
+static void stop_now(void *opaque)
 {
 	struct run *r = opaque;
-	bool hello = r->chan.hello, started = r->chan.started, over;
 
+	vm_request_stop(r->vm, VM_EXIT_RESET);
+}
+
+/* Frames from the init, from COM2 (the hello, or all of them without the console) or its port. */
+static void chan_input(struct run *r, const uint8_t *buf, size_t len)
+{
+	bool hello, started, over, was_over;
+
+	pthread_mutex_lock(&r->lock);
+	hello = r->chan.hello;
+	started = r->chan.started;
+	was_over = r->chan.exited || r->chan.failed || r->chan.broken;
 	over = run_chan_feed(&r->chan, buf, len);
 	if (!hello && r->chan.hello)
 		mark(r, MARK_HELLO);
 	if (!started && r->chan.started)
 		mark(r, MARK_STARTED);
-	if (over) {
-		mark(r, MARK_EXIT);
-		/* Exit status or failure received; init reboots next, but nothing more is needed. */
-		vm_request_stop(r->vm, VM_EXIT_RESET);
-	}
+	pthread_mutex_unlock(&r->lock);
+	if (!over || was_over)
+		return;
+	mark(r, MARK_EXIT);
+	/*
+	 * Exit status or failure received; init reboots next, but nothing
+	 * more is needed once what the command wrote before it has left.
+	 */
+	if (r->vm->console)
+		vcon_when_drained(r->vm->console, stop_now, r);
+	else
+		stop_now(r);
+}
+
+static void com2_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	chan_input(opaque, buf, len);
+}
+
+/* What the guest wrote to a console port with no descriptor behind it. */
+static void port_output(void *opaque, unsigned int port, const uint8_t *buf, size_t len)
+{
+	struct run *r = opaque;
+
+	if (port == RUN_PORT_CONSOLE)
+		console_text(r, buf, len);
+	else if (port == RUN_PORT_CHANNEL)
+		chan_input(r, buf, len);
 }
 
 static void print_times(const struct run *r)
@@ -196,6 +259,34 @@ static void print_times(const struct run *r)
 	fprintf(stderr, "shmvm run: times: %s, total %.3f s\n", line,
 		(double)(r->mark[MARK_END].tv_sec - r->mark[MARK_START].tv_sec) +
 		(double)(r->mark[MARK_END].tv_nsec - r->mark[MARK_START].tv_nsec) / 1e9);
+	for (unsigned int i = 0; i < r->nr_exits; i++) {
+		n = 0;
+		for (int k = EXIT_IO; k < NR_EXIT_KINDS; k++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s %llu", k > EXIT_IO ? ", " : "",
+					      exit_kind_name[k], (unsigned long long)r->exits[i][k]);
+		fprintf(stderr, "shmvm run: vCPU %u: %llu exits (%s)%s\n", i,
+			(unsigned long long)r->exits[i][EXIT_ALL], line,
+			r->exits_kvm ? "" : ", only those that reached shmvm (this KVM has no statistics)");
+	}
+	if (r->nr_exits)
+		fprintf(stderr,
+			"shmvm run: console: %llu bytes out, %llu in; %llu kicks, %llu interrupts\n",
+			(unsigned long long)r->con_count.bytes_out, (unsigned long long)r->con_count.bytes_in,
+			(unsigned long long)r->con_count.kicks, (unsigned long long)r->con_count.interrupts);
+}
+
+/* What --times reports of the VM, before it goes. */
+static void take_counts(struct run *r, struct vm *vm)
+{
+	r->exits = calloc(vm->nr_vcpus, sizeof(*r->exits));
+	if (!r->exits)
+		return;
+	r->nr_exits = vm->nr_vcpus;
+	r->exits_kvm = true;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		r->exits_kvm &= exit_stats_read(&vm->vcpus[i].exits, r->exits[i]);
+	if (vm->console)
+		r->con_count = vcon_counters(vm->console);
 }
 
 /* ---- shmvm-fsd, one per share ---- */
@@ -457,6 +548,181 @@ static int build_initramfs(struct run *r, const char *kernel, const char *cwd)
 	return rc;
 }
 
+/* ---- the console's host side ---- */
+
+/*
+ * @fd as the console's thread may use it without ever blocking: a pipe, a
+ * FIFO or a terminal reopened with O_NONBLOCK (a file description of its
+ * own, so the caller's, shared with other processes, keeps its flags); a
+ * socket as it is, used with MSG_DONTWAIT (*@sock); anything else (a
+ * regular file, /dev/null) as it is, since it never blocks. A closed @fd
+ * becomes /dev/null. Returns the new descriptor or -errno.
+ */
+static int io_view(int fd, int flags, bool *sock)
+{
+	char path[32];
+	struct stat st;
+	int v;
+
+	*sock = false;
+	if (fstat(fd, &st)) {
+		v = open("/dev/null", flags | O_CLOEXEC);
+		return v < 0 ? -errno : v;
+	}
+	if (S_ISSOCK(st.st_mode))
+		*sock = true;
+	else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		v = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (v >= 0)
+			return v;
+	}
+	v = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return v < 0 ? -errno : v;
+}
+
+/* The terminal's size to the init, as a 'W' frame; dropped if the pipe is full (the next one wins). */
+static void send_winsize(struct run *r)
+{
+	struct winsize ws;
+	uint8_t f[RUN_FRAME_HDR + 4];
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) || !ws.ws_row || !ws.ws_col)
+		return;
+	f[0] = RUN_FRAME_WINSIZE;
+	f[1] = 4;
+	f[2] = 0;
+	f[3] = (uint8_t)ws.ws_row;
+	f[4] = (uint8_t)(ws.ws_row >> 8);
+	f[5] = (uint8_t)ws.ws_col;
+	f[6] = (uint8_t)(ws.ws_col >> 8);
+	/* Under PIPE_BUF: all or nothing. */
+	(void)!write(r->chan_in[1], f, sizeof(f));
+}
+
+static void on_winch(void *opaque)
+{
+	send_winsize(opaque);
+}
+
+static void on_typed(struct loop *l, int fd, uint32_t events, void *opaque);
+
+/* Pass what was typed into the stdin port's pipe; while it is full, stop reading the terminal. */
+static void typed_flush(struct run *r, struct loop *l);
+
+static void on_tty_room(struct loop *l, int fd, uint32_t events, void *opaque)
+{
+	(void)events;
+	loop_del(l, fd);
+	typed_flush(opaque, l);
+}
+
+static void typed_flush(struct run *r, struct loop *l)
+{
+	while (r->typed_off < r->typed_len) {
+		ssize_t n = write(r->tty_in[1], r->typed + r->typed_off, r->typed_len - r->typed_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (loop_add(l, r->tty_in[1], EPOLLOUT, on_tty_room, r))
+				break;
+			return; /* stdin stays paused until there is room */
+		}
+		if (n <= 0)
+			break; /* the guest's side is gone: what was typed goes nowhere */
+		r->typed_off += (size_t)n;
+	}
+	r->typed_len = r->typed_off = 0;
+	(void)!loop_add(l, STDIN_FILENO, EPOLLIN, on_typed, r);
+}
+
+/* Keys from the caller's terminal: Ctrl-A x stops the VM, Ctrl-A Ctrl-A is one Ctrl-A. */
+static void on_typed(struct loop *l, int fd, uint32_t events, void *opaque)
+{
+	struct run *r = opaque;
+	uint8_t buf[sizeof(r->typed) / 2];
+	ssize_t n;
+
+	(void)events;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	loop_del(l, fd);
+	if (n <= 0)
+		return; /* the terminal hung up */
+	for (ssize_t i = 0; i < n; i++) {
+		if (r->escape) {
+			r->escape = false;
+			if (buf[i] == 'x' || buf[i] == 'X') {
+				term_restore();
+				fail("stopped from the terminal (Ctrl-A x)");
+				vm_request_stop(r->vm, VM_EXIT_SIGNAL + SIGINT);
+				return;
+			}
+			if (buf[i] != RUN_ESCAPE)
+				r->typed[r->typed_len++] = RUN_ESCAPE;
+		} else if (buf[i] == RUN_ESCAPE) {
+			r->escape = true;
+			continue;
+		}
+		r->typed[r->typed_len++] = buf[i];
+	}
+	typed_flush(r, l);
+}
+
+/*
+ * The console's ports: the kernel's console and the channel to callbacks,
+ * the command's stdio to ours. With a terminal on stdin and stdout the
+ * command gets a pseudo-terminal of the same size in the guest, and what
+ * is typed goes through the main loop (for the escape) into a pipe.
+ */
+static int console_setup(struct run *r)
+{
+	static const char *const names[RUN_NR_PORTS] = {
+		[RUN_PORT_CHANNEL] = "shmvm.channel",
+		[RUN_PORT_STDIN] = "shmvm.stdin",
+		[RUN_PORT_STDOUT] = "shmvm.stdout",
+		[RUN_PORT_STDERR] = "shmvm.stderr",
+	};
+	struct vcon_port_cfg *p = r->con.port;
+	bool tty = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+
+	r->con.nr_ports = RUN_NR_PORTS;
+	r->con.output = port_output;
+	r->con.opaque = r;
+	for (unsigned int i = 0; i < RUN_NR_PORTS; i++)
+		p[i] = (struct vcon_port_cfg){ .name = names[i], .in_fd = -1, .out_fd = -1 };
+	if (pipe2(r->chan_in, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	p[RUN_PORT_CHANNEL].in_fd = r->chan_in[0];
+	if (tty) {
+		struct winsize ws;
+
+		if (pipe2(r->tty_in, O_CLOEXEC | O_NONBLOCK))
+			return -errno;
+		p[RUN_PORT_STDIN].in_fd = r->tty_in[0];
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) || !ws.ws_row || !ws.ws_col)
+			ws = (struct winsize){ .ws_row = 24, .ws_col = 80 };
+		r->o.tty_rows = ws.ws_row;
+		r->o.tty_cols = ws.ws_col;
+	} else {
+		r->view[0] = io_view(STDIN_FILENO, O_RDONLY, &p[RUN_PORT_STDIN].in_is_sock);
+		if (r->view[0] < 0)
+			return r->view[0];
+		p[RUN_PORT_STDIN].in_fd = r->view[0];
+	}
+	for (int i = 1; i <= 2; i++) {
+		struct vcon_port_cfg *out = &p[i == 1 ? RUN_PORT_STDOUT : RUN_PORT_STDERR];
+
+		r->view[i] = io_view(i, O_WRONLY, &out->out_is_sock);
+		if (r->view[i] < 0)
+			return r->view[i];
+		out->out_fd = r->view[i];
+	}
+	return 0;
+}
+
 /* ---- putting it together ---- */
 
 static const char *default_kernel(void)
@@ -541,6 +807,7 @@ static int vm_opts_fill(struct run *r, struct vm_options *vo, const char *kernel
 	vo->serial_sink[0] = com1_output;
 	vo->serial_sink[1] = com2_output;
 	vo->serial_sink_opaque = r;
+	vo->console = &r->con;
 	for (unsigned int i = 0; i < r->nr_fsd; i++) {
 		struct opt_device *d = &vo->devices[i];
 
@@ -584,6 +851,15 @@ static int run_status(struct run *r, int vm_status)
 static void run_free(struct run *r)
 {
 	fsd_stop_all(r);
+	for (int i = 0; i < 3; i++)
+		if (r->view[i] >= 0)
+			close(r->view[i]);
+	for (int i = 0; i < 2; i++) {
+		if (r->chan_in[i] >= 0)
+			close(r->chan_in[i]);
+		if (r->tty_in[i] >= 0)
+			close(r->tty_in[i]);
+	}
 	for (unsigned int i = 0; i < RUN_MAX_RW; i++)
 		free(r->shares[i].host);
 	if (r->initrd_fd >= 0)
@@ -591,6 +867,7 @@ static void run_free(struct run *r)
 	if (r->log_fd >= 0)
 		close(r->log_fd);
 	free(r->cmdline);
+	free(r->exits);
 }
 
 int run_main(int argc, char **argv)
@@ -599,6 +876,7 @@ int run_main(int argc, char **argv)
 	struct run *r = &run;
 	struct vm_options vo;
 	struct sandbox_cfg sb = { .violation_status = RUN_EXIT_FAILURE };
+	struct session_hooks hooks = { 0 };
 	struct vm vm;
 	char cwd[PATH_MAX];
 	const char *kernel;
@@ -613,7 +891,11 @@ int run_main(int argc, char **argv)
 		return RUN_EXIT_FAILURE;
 	log_set_level(r->o.verbose >= 2 ? LOG_DEBUG : r->o.verbose ? LOG_INFO : LOG_WARN);
 	r->log_fd = r->initrd_fd = -1;
+	for (int i = 0; i < 3; i++)
+		r->view[i] = -1;
+	r->chan_in[0] = r->chan_in[1] = r->tty_in[0] = r->tty_in[1] = -1;
 	r->vm = &vm;
+	pthread_mutex_init(&r->lock, NULL);
 	run_chan_init(&r->chan, run_output, r);
 
 	kernel = r->o.kernel ? r->o.kernel : default_kernel();
@@ -634,6 +916,11 @@ int run_main(int argc, char **argv)
 	if (sigfd < 0)
 		goto out;
 	rc = prepare_shares(r, cwd, sizeof(cwd));
+	if (!rc && !r->o.save_initramfs) {
+		rc = console_setup(r);
+		if (rc)
+			fail("the console: %s", strerror(-rc));
+	}
 	if (!rc)
 		rc = build_initramfs(r, kernel, cwd);
 	if (!rc)
@@ -661,10 +948,25 @@ int run_main(int argc, char **argv)
 	sb.seccomp = !r->o.no_seccomp;
 	for (unsigned int i = 0; i < r->nr_fsd; i++)
 		sb.children[sb.nr_children++] = r->fsd[i].pid;
+	if (!rc && r->tty_in[1] >= 0) {
+		/* The command has a terminal: so are we, raw, until the end (also on signals). */
+		hooks.nr_watches = 1;
+		hooks.watch[0].fd = STDIN_FILENO;
+		hooks.watch[0].events = EPOLLIN;
+		hooks.watch[0].fn = on_typed;
+		hooks.watch[0].opaque = r;
+		hooks.winch = on_winch;
+		hooks.opaque = r;
+		if (term_raw(STDIN_FILENO))
+			log_warn("cannot put the terminal in raw mode");
+	}
 	if (!rc)
-		rc = session_run(&vm, &vo, sigfd, r->o.timeout_s, &sb);
+		rc = session_run(&vm, &vo, sigfd, r->o.timeout_s, &sb, &hooks);
+	term_restore();
 	if (rc && !vm.stopping)
 		fail("cannot start the VM (run with -v for more)");
+	if (r->o.times)
+		take_counts(r, &vm);
 	vm_destroy(&vm);
 	status = rc ? RUN_EXIT_FAILURE : run_status(r, vm.exit_status);
 out_sig:

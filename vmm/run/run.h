@@ -44,7 +44,9 @@ struct run_opts {
 	enum shm_strategy strategy;
 	bool no_seccomp; /* --no-seccomp, as for shmvm */
 	int verbose;
-	char **argv; /* COMMAND [ARG]..., NULL-terminated */
+	char **argv; /* COMMAND [ARG]..., NULL-terminated; empty: the caller's $SHELL */
+	/* Not options: the terminal's size when the command gets a pseudo-terminal (else 0). */
+	unsigned short tty_rows, tty_cols;
 };
 
 enum run_parse_result {

@@ -11,10 +11,10 @@
 
 static void run_usage(FILE *f)
 {
-	fputs("Usage: shmvm run [options] [--] COMMAND [ARG]...\n"
+	fputs("Usage: shmvm run [options] [--] [COMMAND [ARG]...]\n"
 	      "Boot a kernel whose root file system is this host's (shared read-only over\n"
 	      "virtio-fs with DAX, under a tmpfs overlay), run COMMAND in the current\n"
-	      "directory and exit with its status.\n"
+	      "directory and exit with its status. Without COMMAND: $SHELL (else sh).\n"
 	      "\n"
 	      "  -k, --kernel IMAGE    bzImage or PVH vmlinux (default: $SHMVM_KERNEL, then the\n"
 	      "                        guest tools/mkguest built into build/guest)\n"
@@ -32,7 +32,8 @@ static void run_usage(FILE *f)
 	      "      --append ARGS     more kernel command line\n"
 	      "      --no-dax          read the root through requests, without DAX\n"
 	      "      --times           print where the time went (set-up, kernel, init, command,\n"
-	      "                        teardown) on stderr at the end\n"
+	      "                        teardown), VM exits per vCPU and the console's traffic on\n"
+	      "                        stderr at the end\n"
 	      "      --shm-strategy slot|window   as for shmvm (default slot)\n"
 	      "      --no-seccomp      as for shmvm: no system-call filter once the VM runs\n"
 	      "      --save-initramfs FILE  write the initramfs this run would boot to FILE,\n"
@@ -41,7 +42,10 @@ static void run_usage(FILE *f)
 	      "  -v, --verbose         shmvm's own log on stderr (repeat for debug)\n"
 	      "  -h, --help            this help\n"
 	      "\n"
-	      "The command's stdout and stderr arrive here separately; its stdin is empty.\n"
+	      "When stdin and stdout are terminals, the command runs on a pseudo-terminal in\n"
+	      "the guest that follows this one's size: job control, Ctrl-C and Ctrl-Z work\n"
+	      "there; Ctrl-A x stops the VM, Ctrl-A Ctrl-A sends a Ctrl-A. Otherwise its\n"
+	      "stdin, stdout and stderr are this process's, through pipes.\n"
 	      "Its environment: PATH HOME USER LOGNAME SHELL TERM LANG LANGUAGE TZ LC_* from\n"
 	      "here, and --env. It runs as root in the guest.\n"
 	      "Exit status: the command's (128+N if signal N killed it; 126 not executable,\n"
@@ -212,11 +216,7 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, FILE *out, FILE *e
 			return -EINVAL;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(err, "shmvm run: no command (usage: shmvm run [options] -- COMMAND [ARG]...)\n");
-		return -EINVAL;
-	}
-	o->argv = argv + optind;
+	o->argv = argv + optind; /* may be empty: the caller's shell */
 	return RUN_PARSE_OK;
 }
 
@@ -299,9 +299,23 @@ int run_spec_build(const struct run_opts *o, char *const *environ, const char *c
 		   unsigned int nr_shares, char **buf, size_t *len)
 {
 	struct spec s = { 0 };
+	const char *shell = NULL;
 
 	for (char **a = o->argv; *a; a++)
 		spec_add(&s, RUN_SPEC_ARG, *a, NULL);
+	if (!o->argv[0]) {
+		/* No command: the caller's shell, which the guest has (it has the host's root). */
+		for (char *const *e = environ; e && *e && !shell; e++)
+			if (!strncmp(*e, "SHELL=/", 7))
+				shell = *e + 6;
+		spec_add(&s, RUN_SPEC_ARG, shell ? shell : "sh", NULL);
+	}
+	if (o->tty_rows && o->tty_cols) {
+		char size[32];
+
+		snprintf(size, sizeof(size), "%ux%u", o->tty_rows, o->tty_cols);
+		spec_add(&s, RUN_SPEC_TTY, size, NULL);
+	}
 	for (char *const *e = environ; e && *e; e++)
 		if (env_passed(*e) && !env_overridden(o, *e))
 			spec_add(&s, RUN_SPEC_ENV, *e, NULL);
