@@ -41,7 +41,9 @@ static void usage(FILE *f)
 	      "  -w, --dax-window SIZE   DAX window to ask the frontend for, a 2 MiB multiple\n"
 	      "                          (default 1G; 0: no DAX)\n"
 	      "  -r, --read-only         refuse every change\n"
-
+	      "  -R, --map-root          the guest's uid/gid 0 is this process's user: its files\n"
+	      "                          show as 0's, and 0 in requests means it (for a server\n"
+	      "                          run by an ordinary user, which cannot chown)\n"
 	      "  -v, --verbose           more log output\n"
 	      "  -h, --help              this help\n",
 	      f);
@@ -127,6 +129,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "dax-window", required_argument, NULL, 'w' },
 		{ "read-only", no_argument, NULL, 'r' },
+		{ "map-root", no_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -145,7 +148,7 @@ int main(int argc, char **argv)
 
 	log_set_prefix("shmvm-fsd");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:f:d:t:q:w:rvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:f:d:t:q:w:rRvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock = optarg;
@@ -185,6 +188,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			fo.read_only = true;
+			break;
+		case 'R':
+			fo.map_root = true;
 			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_WARN ? LOG_INFO : LOG_DEBUG);
