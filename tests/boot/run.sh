@@ -1,5 +1,5 @@
 #!/bin/sh
-# run.sh SHMVM: `shmvm run` end to end with Debian's kernel (the guest
+# run.sh SHMVM GUESTDIR: `shmvm run` end to end with Debian's kernel (the guest
 # tools/mkguest built beside SHMVM's build). In eight boots:
 #  1. one command that checks the guest side: the host's /etc/os-release
 #     through DAX, stdout and stderr apart, --env, a --rw directory the host
@@ -8,19 +8,29 @@
 #     and stderr at once, each byte for byte; exit status 7;
 #  2. --timeout 2 -- sleep 100 returns 124;
 #  3. four runs at once, each with its own status (127: a command that does
-#     not exist), output and no crosstalk; their stdin a pipe to `sort`
-#     (ended by its EOF), /dev/null, and an endless `yes` the command never
-#     reads;
+#     not exist), output and no crosstalk, each from its own directory: one
+#     under /tmp, one under /run (which the guest's fresh /run covers), and
+#     one as an ordinary user (a throwaway one the test makes) in a --rw
+#     directory of its own under /run, whose new file is the user's; their
+#     stdin a pipe to `sort` (ended by its EOF), /dev/null, and an endless
+#     `yes` the command never reads;
 #  4. a kernel panic returns 125 with a line saying so;
 #  5. SIGINT to a run in progress returns 130.
 # After all of them: nothing left in TMPDIR, no shmvm-fsd left running.
 # Needs /dev/kvm.
 set -u
-shmvm=$1
+shmvm=$1 guest=$2
 here=$(dirname "$0")
 . "$here/../need-kvm.sh"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+dirs=$tmp
+user= kvm_restore=
+cleanup() {
+	rm -rf $dirs
+	[ -z "$user" ] || userdel "$user" || echo "FAIL: userdel $user"
+	[ -z "$kvm_restore" ] || eval "$kvm_restore"
+}
+trap cleanup EXIT
 fails=0
 fail() {
 	echo "FAIL: $*"
@@ -86,32 +96,103 @@ t1=$(secs)
 [ $rc -eq 124 ] && ok "--timeout 2 returned 124 after $(took "$t0" "$t1") s" || fail "--timeout: status $rc"
 grep -q "timed out" "$tmp/err2" || fail "--timeout: no reason line: $(cat "$tmp/err2")"
 
-# ---- 3: four at once ----
-pids=
-printf 'b\na\n' | "$shmvm" run -- sh -c "sort; echo run1; echo e1 >&2; exit 11" >"$tmp/p1.out" 2>"$tmp/p1.err" &
-pids="$pids $!"
-"$shmvm" run -- sh -c "cat; echo run2; echo e2 >&2; exit 12" </dev/null >"$tmp/p2.out" 2>"$tmp/p2.err" &
-pids="$pids $!"
-# Its stdin never read, and never at its end: the command's end is the run's.
-yes | "$shmvm" run -- sh -c "echo run3; echo e3 >&2; exit 13" >"$tmp/p3.out" 2>"$tmp/p3.err" &
-pids="$pids $!"
-"$shmvm" run -- no-such-command-shmvm >"$tmp/p4.out" 2>"$tmp/p4.err" &
-pids="$pids $!"
-i=0
-for p in $pids; do
-	i=$((i + 1))
-	wait "$p"
-	rc=$?
-	want=run$i
-	[ $i -eq 1 ] && want=$(printf 'a\nb\nrun1')
-	if [ $i -le 3 ]; then
-		[ $rc -eq $((10 + i)) ] && [ "$(cat "$tmp/p$i.out")" = "$want" ] && [ "$(cat "$tmp/p$i.err")" = "e$i" ] &&
-			ok "parallel run $i" || fail "parallel run $i: status $rc, out '$(cat "$tmp/p$i.out")', err '$(cat "$tmp/p$i.err")'"
+# ---- 3: four at once, from different directories ----
+# make_user: a throwaway user ($uid, $gid) with /dev/kvm, or why not in $no_user.
+no_user=
+make_user() {
+	[ "$(id -u)" -eq 0 ] || { no_user="not root: cannot make or become another user"; return; }
+	command -v setpriv >/dev/null || { no_user="no setpriv (util-linux)"; return; }
+	user=shmvm-run-$$
+	if useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		--user-group "$user" 2>"$tmp/useradd.err"; then
+		uid=$(id -u "$user") gid=$(id -g "$user")
 	else
-		[ $rc -eq 127 ] && grep -q "no-such-command-shmvm" "$tmp/p4.err" && ok "parallel run 4: command not found is 127" ||
-			fail "parallel run 4: status $rc, err '$(cat "$tmp/p4.err")'"
+		# The nested guest's /etc is read-only: a uid with no name is no less ordinary.
+		user=
+		uid=61000
+		while getent passwd $uid >/dev/null || getent group $uid >/dev/null; do uid=$((uid + 1)); done
+		gid=$uid
+		echo "note: useradd failed ($(head -n 1 "$tmp/useradd.err")); running as uid $uid, which has no name"
 	fi
+	# /dev/kvm as a KVM user has it: through a group (udev makes it root:kvm 0660); where
+	# it is root's alone (the nested guest's devtmpfs), the user's group's until the end.
+	kvm_gid=$(stat -c %g /dev/kvm)
+	case $kvm_gid:$(stat -c %A /dev/kvm) in
+	0:* | *:????-????? | *:?????-????)
+		kvm_restore="chown $(stat -c %u:%g /dev/kvm) /dev/kvm; chmod $(stat -c %a /dev/kvm) /dev/kvm"
+		kvm_gid=$gid
+		chgrp "$gid" /dev/kvm && chmod g+rw /dev/kvm || no_user="cannot give /dev/kvm to group $gid"
+		;;
+	esac
+}
+make_user
+d1=$(mktemp -d /tmp/shmvm-run.XXXXXX) && dirs="$dirs $d1"
+d2=$(mktemp -d /run/shmvm-run.XXXXXX) && dirs="$dirs $d2" || d2=
+if [ -z "$no_user" ]; then
+	# The user's own copies: shmvm-fsd beside shmvm, the kernel, the modules the root needs.
+	u=$(mktemp -d /run/shmvm-run-user.XXXXXX) && dirs="$dirs $u"
+	mkdir -p "$u/modules" "$u/rw" "$u/out"
+	cp "$shmvm" "$(dirname "$shmvm")/../tools/fsd/shmvm-fsd" "$u/" && cp -L "$guest/vmlinuz" "$u/" &&
+		cp "$guest/modules/modules.dep" "$guest/modules/modules.builtin" "$u/modules/" ||
+		fail "cannot copy shmvm, shmvm-fsd and the kernel to $u"
+	for m in virtio_pci virtiofs overlay virtio_console; do
+		for f in $(grep -E "/$m\.ko(\.[a-z]+)?:" "$guest/modules/modules.dep" | tr -d :); do
+			mkdir -p "$u/modules/$(dirname "$f")" && cp "$guest/modules/$f" "$u/modules/$f"
+		done
+	done
+	chmod -R a+rX "$u" && chown "$uid:$gid" "$u/rw" "$u/out" && echo d3 >"$u/rw/here"
+fi
+# Run 1's stdin is a pipe that `sort` reads to its end; run 2's is /dev/null.
+for i in 1 2; do
+	d=$(eval echo "\$d$i")
+	[ -n "$d" ] || continue
+	echo "d$i" >"$d/here"
+	if [ $i -eq 1 ]; then
+		printf 'b\na\n' | (cd "$d" && exec "$shmvm" run -- sh -c "sort; echo run1; cat here; pwd; echo e1 >&2; exit 11") \
+			>"$tmp/p1.out" 2>"$tmp/p1.err" &
+	else
+		(cd "$d" && exec "$shmvm" run -- sh -c "cat; echo run2; cat here; pwd; echo e2 >&2; exit 12") \
+			</dev/null >"$tmp/p2.out" 2>"$tmp/p2.err" &
+	fi
+	eval "pid$i=$!"
 done
+if [ -z "$no_user" ]; then
+	# Its stdin never read, and never at its end: the command's end is the run's.
+	yes | (cd "$u/rw" && exec setpriv --reuid="$uid" --regid="$gid" --groups="$kvm_gid" --inh-caps=-all \
+		env -u SHMVM_FSD -u SHMVM_KERNEL -u SHMVM_MODULES "$u/shmvm" run --kernel "$u/vmlinuz" \
+		--modules "$u/modules" --log "$u/out/log" --rw "$u/rw" -- \
+		sh -c 'echo run3; cat here; pwd; id -u; echo x >f; stat -c %u f; echo e3 >&2; exit 13') \
+		>"$tmp/p3.out" 2>"$tmp/p3.err" &
+	pid3=$!
+fi
+"$shmvm" run -- no-such-command-shmvm >"$tmp/p4.out" 2>"$tmp/p4.err" &
+pid4=$!
+for i in 1 2 3; do
+	case $i in
+	1) where=$d1 ;;
+	2) where=$d2; [ -n "$d2" ] || { echo "SKIP: parallel run 2: cannot make a directory under /run"; continue; } ;;
+	3) where=$u/rw; [ -z "$no_user" ] || { echo "SKIP: parallel run 3 as an ordinary user: $no_user"; continue; } ;;
+	esac
+	wait "$(eval echo "\$pid$i")"
+	rc=$?
+	want=$(printf 'run%s\nd%s\n%s' $i $i "$where")
+	[ $i -eq 1 ] && want=$(printf 'a\nb\n%s' "$want")
+	[ $i -eq 3 ] && want=$(printf '%s\n0\n0' "$want")
+	[ $rc -eq $((10 + i)) ] && [ "$(cat "$tmp/p$i.out")" = "$want" ] && [ "$(cat "$tmp/p$i.err")" = "e$i" ] &&
+		ok "parallel run $i, in $where" || fail "parallel run $i in $where: status $rc, out '$(cat "$tmp/p$i.out")', err '$(cat "$tmp/p$i.err")'"
+done
+wait $pid4
+rc=$?
+[ $rc -eq 127 ] && grep -q "no-such-command-shmvm" "$tmp/p4.err" && ok "parallel run 4: command not found is 127" ||
+	fail "parallel run 4: status $rc, err '$(cat "$tmp/p4.err")'"
+if [ -z "$no_user" ]; then
+	[ "$(stat -c %u:%g "$u/rw/f" 2>/dev/null)" = "$uid:$gid" ] && [ "$(cat "$u/rw/f")" = x ] &&
+		ok "as uid $uid: the guest's new file is the user's on the host, root's in the guest" ||
+		fail "as uid $uid: $u/rw/f is $(stat -c '%u:%g, %s bytes' "$u/rw/f" 2>&1)"
+	grep -q "cannot drop capabilities" "$u/out/log" && fail "as uid $uid: $(grep -m1 "cannot drop" "$u/out/log")"
+	left=$(pgrep -u "$uid")
+	[ -z "$left" ] && ok "as uid $uid: nothing left running" || fail "as uid $uid: left running: $left"
+fi
 
 # ---- 4: kernel panic ----
 "$shmvm" run --append "rdinit=/no-such-init root=/dev/nothing" -- true >"$tmp/out4" 2>"$tmp/err4"

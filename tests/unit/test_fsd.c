@@ -3,6 +3,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -1790,6 +1791,93 @@ START_TEST(dax_maps_no_way_out)
 }
 END_TEST
 
+/*
+ * shmvm-fsd run by an ordinary user (`shmvm run` without root), as the
+ * guest's root sees it with map_root: the files of others open although
+ * overlayfs asks for O_NOATIME, LINK works without CAP_DAC_READ_SEARCH,
+ * what the guest creates belongs to the user on the host and to root in
+ * the guest. Set up as root (the fixture), served as nobody.
+ */
+#define NOBODY 65534
+
+static void setup_user(void)
+{
+	char p[128];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "/tmp/shmvm-fsd-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/roots", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "x", 1), 1);
+	close(fd);
+	fs = NULL;
+	if (geteuid() == 0) {
+		/* The share is the user's; "roots" stays root's. */
+		ck_assert_int_eq(chown(dir, NOBODY, NOBODY), 0);
+		ck_assert_int_eq(setgroups(0, NULL), 0);
+		ck_assert_int_eq(setresgid(NOBODY, NOBODY, NOBODY), 0);
+		ck_assert_int_eq(setresuid(NOBODY, NOBODY, NOBODY), 0);
+	}
+	ck_assert_int_eq(fsd_create(&(struct fsd_opts){ .shared_dir = dir, .map_root = true }, &fs), 0);
+}
+
+START_TEST(ordinary_user_map_root)
+{
+	struct {
+		struct fuse_create_in in;
+		char name[8];
+	} cr = { { .flags = O_RDWR, .mode = S_IFREG | 0644 }, "mine" };
+	struct fuse_setattr_in sa = { .valid = FATTR_UID | FATTR_GID };
+	struct fuse_getattr_in ga = { 0 };
+	struct fuse_out_header oh;
+	struct stat st;
+	char p[160], t[16];
+	int err;
+
+	init_fs();
+	/* Overlayfs opens lower files with O_NOATIME: only for their owner. */
+	uint64_t roots = must_lookup(FUSE_ROOT_ID, "roots");
+	open_fh(FUSE_OPEN, roots, O_RDONLY | O_NOATIME, &err);
+	ck_assert_int_eq(err, 0);
+	/* Created by the guest's root: the user's on the host, root's in the guest. */
+	oh = req(FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr.in) + 5);
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->attr.uid, 0);
+	ck_assert_uint_eq(((struct fuse_entry_out *)payload())->attr.gid, 0);
+	ck_assert_int_eq(stat(AT(dir, "mine"), &st), 0);
+	ck_assert_uint_eq(st.st_uid, geteuid());
+	ck_assert_uint_eq(st.st_gid, getegid());
+	uint64_t mine = must_lookup(FUSE_ROOT_ID, "mine");
+	/* chown to the guest's root is to the user; to anyone else, refused. */
+	ck_assert_int_eq(req(FUSE_SETATTR, mine, &sa, sizeof(sa)).error, 0);
+	oh = req(FUSE_GETATTR, mine, &ga, sizeof(ga));
+	ck_assert_int_eq(oh.error, 0);
+	ck_assert_uint_eq(((struct fuse_attr_out *)payload())->attr.uid, 0);
+	if (geteuid() != 0) {
+		sa.uid = 1234;
+		ck_assert_int_eq(req(FUSE_SETATTR, mine, &sa, sizeof(sa)).error, -EPERM);
+	}
+	/* LINK of a file and of a symlink, without CAP_DAC_READ_SEARCH. */
+	struct {
+		struct fuse_link_in in;
+		char name[8];
+	} ln = { { .oldnodeid = mine }, "mine2" };
+	ck_assert_int_eq(req(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln.in) + 6).error, 0);
+	ck_assert_int_eq(stat(AT(dir, "mine"), &st), 0);
+	ck_assert_uint_eq(st.st_nlink, 2);
+	ck_assert_int_eq(symlinkat("nowhere", AT_FDCWD, AT(dir, "sl")), 0);
+	ln.in.oldnodeid = must_lookup(FUSE_ROOT_ID, "sl");
+	memcpy(ln.name, "sl2", 4);
+	ck_assert_int_eq(req(FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln.in) + 4).error, 0);
+	ck_assert_int_eq(readlink(AT(dir, "sl2"), t, sizeof(t)), 7);
+	snprintf(p, sizeof(p), "%s", AT(dir, "sl2"));
+	ck_assert_int_eq(lstat(p, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+}
+END_TEST
+
 static Suite *fsd_suite(void)
 {
 	Suite *s = suite_create("fsd");
@@ -1832,6 +1920,11 @@ static Suite *fsd_suite(void)
 	tcase_add_test(tc, host_swaps_file_for_symlink);
 	tcase_add_test(tc, host_races_symlinks);
 	tcase_add_test(tc, dax_maps_no_way_out);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ordinary_user");
+	tcase_add_checked_fixture(tc, setup_user, teardown);
+	tcase_add_test(tc, ordinary_user_map_root);
 	suite_add_tcase(s, tc);
 	return s;
 }

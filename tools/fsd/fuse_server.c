@@ -22,6 +22,9 @@
 
 struct fsd {
 	bool read_only;
+	bool map_root;
+	uid_t uid; /* this process's, for map_root */
+	gid_t gid;
 	bool initialised;
 	bool has_dax;
 	struct fsd_nodes nodes;
@@ -49,6 +52,9 @@ int fsd_create(const struct fsd_opts *o, struct fsd **out)
 		return rc;
 	}
 	fs->read_only = o->read_only;
+	fs->map_root = o->map_root;
+	fs->uid = geteuid();
+	fs->gid = getegid();
 	fs->req = malloc(FSD_MAX_REQUEST);
 	fs->reply = malloc(FSD_MAX_WRITE + 4096);
 	if (!fs->req || !fs->reply) {
@@ -150,8 +156,8 @@ static void fill_attr(const struct fsd *fs, struct fuse_attr *a, const struct st
 		.ctimensec = (uint32_t)st->st_ctim.tv_nsec,
 		.mode = st->st_mode,
 		.nlink = (uint32_t)st->st_nlink,
-		.uid = st->st_uid,
-		.gid = st->st_gid,
+		.uid = fs->map_root && st->st_uid == fs->uid ? 0 : st->st_uid,
+		.gid = fs->map_root && st->st_gid == fs->gid ? 0 : st->st_gid,
 		.rdev = (uint32_t)st->st_rdev,
 		.blksize = fs->has_dax ? (uint32_t)sysconf(_SC_PAGESIZE) : (uint32_t)st->st_blksize,
 	};
@@ -166,6 +172,35 @@ static int stat_fd(int fd, struct stat *st)
 static void proc_path(char *buf, size_t len, int fd)
 {
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* A guest's uid or gid as the host's: with map_root, 0 is this process's. */
+static uid_t host_uid(const struct fsd *fs, uid_t uid)
+{
+	return fs->map_root && uid == 0 ? fs->uid : uid;
+}
+
+static gid_t host_gid(const struct fsd *fs, gid_t gid)
+{
+	return fs->map_root && gid == 0 ? fs->gid : gid;
+}
+
+/*
+ * Reopen the file behind a node's O_PATH @fd with @flags. O_NOATIME (which
+ * Linux's overlayfs sets on every file it opens in a lower layer) is only
+ * for the file's owner or CAP_FOWNER: without, it is EPERM, so a server run
+ * by an ordinary user opens the files of others without it.
+ */
+static int reopen(int fd, int flags)
+{
+	char path[64];
+	int r;
+
+	proc_path(path, sizeof(path), fd);
+	r = open(path, flags);
+	if (r < 0 && errno == EPERM && (flags & O_NOATIME))
+		r = open(path, flags & ~O_NOATIME);
+	return r;
 }
 
 /* Look @name up under @parent and fill @e; takes a lookup reference. */
@@ -312,8 +347,9 @@ static int op_setattr(struct fsd *fs, struct inode *node, struct req *r)
 	if ((in.valid & FATTR_MODE) && chmod(path, in.mode & 07777) < 0)
 		return -errno;
 	if ((in.valid & (FATTR_UID | FATTR_GID)) &&
-	    fchownat(node->fd, "", (in.valid & FATTR_UID) ? in.uid : (uid_t)-1,
-		     (in.valid & FATTR_GID) ? in.gid : (gid_t)-1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+	    fchownat(node->fd, "", (in.valid & FATTR_UID) ? host_uid(fs, in.uid) : (uid_t)-1,
+		     (in.valid & FATTR_GID) ? host_gid(fs, in.gid) : (gid_t)-1,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (in.valid & FATTR_SIZE) {
 		struct handle *h = (in.valid & FATTR_FH) ? handle_get(&fs->nodes, in.fh, false) : NULL;
@@ -358,7 +394,6 @@ static int op_open(struct fsd *fs, struct inode *node, struct req *r, bool dir)
 	struct fuse_open_in in = ARG(r, struct fuse_open_in);
 	struct fuse_open_out o = { 0 };
 	struct stat st;
-	char path[64];
 	int fd, rc = stat_fd(node->fd, &st);
 
 	if (rc)
@@ -371,8 +406,7 @@ static int op_open(struct fsd *fs, struct inode *node, struct req *r, bool dir)
 	if (dir) {
 		fd = openat(node->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	} else {
-		proc_path(path, sizeof(path), node->fd);
-		fd = open(path, open_flags(in.flags));
+		fd = reopen(node->fd, open_flags(in.flags));
 	}
 	if (fd < 0)
 		return -errno;
@@ -390,7 +424,6 @@ static int create_existing(struct fsd *fs, struct inode *parent, const char *nam
 			   struct fuse_entry_out *e, int *fd)
 {
 	struct stat st;
-	char path[64];
 	int rc = do_lookup(fs, parent, name, e);
 
 	if (rc)
@@ -399,8 +432,7 @@ static int create_existing(struct fsd *fs, struct inode *parent, const char *nam
 		rc = S_ISDIR(e->attr.mode) ? -EISDIR : S_ISLNK(e->attr.mode) ? -ELOOP : -EACCES;
 		goto err;
 	}
-	proc_path(path, sizeof(path), inode_get(&fs->nodes, e->nodeid)->fd);
-	*fd = open(path, open_flags(flags));
+	*fd = reopen(inode_get(&fs->nodes, e->nodeid)->fd, open_flags(flags));
 	if (*fd < 0) {
 		rc = -errno;
 		goto err;
@@ -433,7 +465,7 @@ static int op_create(struct fsd *fs, struct inode *parent, struct req *r)
 	} else if (fd < 0) {
 		return -errno;
 	} else {
-		if (fchown(fd, r->h.uid, r->h.gid) < 0)
+		if (fchown(fd, host_uid(fs, r->h.uid), host_gid(fs, r->h.gid)) < 0)
 			log_ratelimited(&fsd_rl, LOG_DEBUG, "create: chown: %s", strerror(errno));
 		rc = do_lookup(fs, parent, name, &e);
 		if (rc) {
@@ -456,7 +488,8 @@ static int made(struct fsd *fs, struct inode *parent, const char *name, struct r
 	struct fuse_entry_out e;
 	int rc;
 
-	if (fchownat(parent->fd, name, r->h.uid, r->h.gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(parent->fd, name, host_uid(fs, r->h.uid), host_gid(fs, r->h.gid),
+		     AT_SYMLINK_NOFOLLOW) < 0)
 		log_ratelimited(&fsd_rl, LOG_DEBUG, "chown %s: %s", name, strerror(errno));
 	rc = do_lookup(fs, parent, name, &e);
 	return rc ? rc : put(r, &e, sizeof(e));
@@ -505,10 +538,21 @@ static int op_link(struct fsd *fs, struct inode *parent, struct req *r)
 	const char *name = take_name(&r->arg, &r->arg_len);
 	struct inode *old = inode_get(&fs->nodes, in.oldnodeid);
 
+	char path[64];
+
 	if (!name || !old)
 		return name ? -ESTALE : -EINVAL;
-	if (linkat(old->fd, "", parent->fd, name, AT_EMPTY_PATH) < 0)
-		return -errno;
+	/*
+	 * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (ENOENT without); the node's
+	 * magic link does not, and links what it names, a symlink included.
+	 */
+	if (linkat(old->fd, "", parent->fd, name, AT_EMPTY_PATH) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		proc_path(path, sizeof(path), old->fd);
+		if (linkat(AT_FDCWD, path, parent->fd, name, AT_SYMLINK_FOLLOW) < 0)
+			return -errno;
+	}
 	return made(fs, parent, name, r);
 }
 

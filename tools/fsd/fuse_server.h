@@ -22,6 +22,13 @@
 struct fsd_opts {
 	const char *shared_dir;
 	bool read_only;
+	/*
+	 * The guest's root is this process's user: files of its uid (gid) are
+	 * shown as 0's, and uid (gid) 0 in requests means its own. For a server
+	 * without CAP_CHOWN, which cannot give files to anyone else, serving a
+	 * guest that works as root (`shmvm run`); a no-op when it runs as root.
+	 */
+	bool map_root;
 	uint32_t max_inodes;  /* table bound; 0: default */
 	uint32_t max_handles; /* likewise */
 	/* DAX: the window's size (0: no DAX) and how mappings are made there. */

@@ -41,6 +41,9 @@ static void usage(FILE *f)
 	      "  -w, --dax-window SIZE   DAX window to ask the frontend for, a 2 MiB multiple\n"
 	      "                          (default 1G; 0: no DAX)\n"
 	      "  -r, --read-only         refuse every change\n"
+	      "  -R, --map-root          the guest's uid/gid 0 is this process's user: its files\n"
+	      "                          show as 0's, and 0 in requests means it (for a server\n"
+	      "                          run by an ordinary user, which cannot chown)\n"
 	      "  -v, --verbose           more log output\n"
 	      "  -h, --help              this help\n",
 	      f);
@@ -52,19 +55,37 @@ static void usage(FILE *f)
  * sets empty), and set no_new_privs: shmvm-fsd runs nothing. Files are
  * created by shmvm-fsd itself and then given to the requesting uid/gid with
  * fchown, so no CAP_SETUID/CAP_SETGID: its credentials never change.
+ *
+ * Of those six, only the ones it has are kept: an ordinary user's server
+ * has none (and cannot ask for them), and then there is nothing to drop but
+ * the bounding set, which only CAP_SETPCAP may change and which
+ * no_new_privs makes moot. Returns 0, or -errno when capabilities it holds
+ * could not be dropped.
  */
 static int drop_capabilities(void)
 {
+	static const int keep[] = {
+		CAP_CHOWN,           /* SETATTR uid/gid; new files given to the caller */
+		CAP_DAC_OVERRIDE,    /* open, write, search any file (the guest checks its users) */
+		CAP_DAC_READ_SEARCH, /* LINK: linkat(AT_EMPTY_PATH) of a node's O_PATH fd */
+		CAP_FOWNER,          /* SETATTR mode/times on files of others; O_NOATIME */
+		CAP_FSETID,          /* keep set-id bits the guest set (chmod, write) */
+		CAP_MKNOD,           /* MKNOD of device nodes */
+	};
+	bool held[ARRAY_SIZE(keep)];
+
+	if (capng_get_caps_process())
+		return -EPERM;
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		held[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned int)keep[i]);
+	/* Nothing held (ambient capabilities are a subset of the permitted ones). */
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
+		return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0;
 	capng_clear(CAPNG_SELECT_ALL);
-	if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
-			  CAP_CHOWN,        /* SETATTR uid/gid; new files given to the caller */
-			  CAP_DAC_OVERRIDE, /* open, write, search any file (the guest checks its users) */
-			  CAP_DAC_READ_SEARCH, /* LINK: linkat(AT_EMPTY_PATH) of a node's O_PATH fd */
-			  CAP_FOWNER,       /* SETATTR mode/times on files of others */
-			  CAP_FSETID,       /* keep set-id bits the guest set (chmod, write) */
-			  CAP_MKNOD,        /* MKNOD of device nodes */
-			  -1))
-		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		if (held[i] && capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+					    (unsigned int)keep[i]))
+			return -EINVAL;
 	if (capng_apply(CAPNG_SELECT_ALL))
 		return -EPERM;
 	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0;
@@ -108,6 +129,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, 'q' },
 		{ "dax-window", required_argument, NULL, 'w' },
 		{ "read-only", no_argument, NULL, 'r' },
+		{ "map-root", no_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -126,7 +148,7 @@ int main(int argc, char **argv)
 
 	log_set_prefix("shmvm-fsd");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:f:d:t:q:w:rvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:f:d:t:q:w:rRvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock = optarg;
@@ -166,6 +188,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			fo.read_only = true;
+			break;
+		case 'R':
+			fo.map_root = true;
 			break;
 		case 'v':
 			log_set_level(log_get_level() == LOG_WARN ? LOG_INFO : LOG_DEBUG);
@@ -229,8 +254,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	raise_fd_limit();
-	if (drop_capabilities())
-		log_warn("cannot drop capabilities; running with those it has");
+	rc = drop_capabilities();
+	if (rc)
+		log_warn("cannot drop capabilities: %s; running with those it has", strerror(-rc));
 	log_info("serving %s on %s (tag %s, %llu request queues, DAX window %llu MiB)", dir, sock, tag,
 		 (unsigned long long)nreq, (unsigned long long)(dax_window >> 20));
 	rc = vu_backend_run(&b);

@@ -63,6 +63,7 @@ struct spec {
 	const char *cwd, *opts;
 	unsigned int argc, envc, nmods, nrw;
 	unsigned short tty_rows, tty_cols; /* 0: no terminal, pipes */
+	int cwd_fd; /* the caller's directory in the overlay, or -1 (root_mount()) */
 };
 
 /* One frame: @f holds RUN_FRAME_HDR bytes of room, then the @len-byte payload. */
@@ -318,9 +319,14 @@ static void mods_load(int chan, const struct spec *s)
 	}
 }
 
-/* Overlay a tmpfs on the host's read-only root share, at /newroot. */
-static void root_mount(int chan, const struct spec *s)
+/*
+ * Overlay a tmpfs on the host's read-only root share, at /newroot. Hold the
+ * caller's directory there before sys_mount() can cover it (cwd_bind()).
+ */
+static void root_mount(int chan, struct spec *s)
 {
+	char cwd[PATH_MAX];
+
 	mount_or_fail(chan, RUN_ROOT_TAG, "/lower", "virtiofs", MS_RDONLY, s->opts);
 	mount_or_fail(chan, "tmpfs", "/upper", "tmpfs", 0, "mode=0755");
 	if ((mkdir("/upper/u", 0755) && errno != EEXIST) ||
@@ -328,6 +334,9 @@ static void root_mount(int chan, const struct spec *s)
 		fail(chan, "mkdir in /upper: %s", strerror(errno));
 	mount_or_fail(chan, "overlay", "/newroot", "overlay", 0,
 		      "lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w");
+	s->cwd_fd = -1; /* not there: chdir() says so later */
+	if ((size_t)snprintf(cwd, sizeof(cwd), "/newroot%s", s->cwd) < sizeof(cwd))
+		s->cwd_fd = open(cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 /*
@@ -342,33 +351,75 @@ static void root_switch(int chan)
 }
 
 /*
- * The usual API file systems, in the new root. Not /tmp: the overlay makes
- * it writable already, and a tmpfs there would hide the caller's directory
- * when it is beneath the host's /tmp (docs/design.md, `shmvm run`).
+ * The usual API file systems, in the new root, and fresh scratch space
+ * (tmpfs) where the host's would mean nothing here. Not /tmp: the overlay
+ * makes it writable already (docs/design.md, `shmvm run`).
  */
+static const struct {
+	const char *src, *dir, *type;
+	unsigned long flags;
+	const char *data;
+} sys_mounts[] = {
+	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL },
+	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666" },
+	{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
+};
+
 static void sys_mount(int chan)
 {
-	static const struct {
-		const char *src, *dir, *type;
-		unsigned long flags;
-		const char *data;
-	} m[] = {
-		{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
-		{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
-		{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, NULL },
-		{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-		  "gid=5,mode=0620,ptmxmode=0666" },
-		{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
-		{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(m); i++)
-		mount_or_fail(chan, m[i].src, m[i].dir, m[i].type, m[i].flags, m[i].data);
+	for (size_t i = 0; i < ARRAY_SIZE(sys_mounts); i++)
+		mount_or_fail(chan, sys_mounts[i].src, sys_mounts[i].dir, sys_mounts[i].type,
+			      sys_mounts[i].flags, sys_mounts[i].data);
 }
 
-/* After sys_mount(), so that a share under /tmp or /run is not hidden. */
-static void shares_mount(int chan, const struct spec *s)
+/*
+ * The caller's directory is where the command starts, wherever it is on the
+ * host (XDG_RUNTIME_DIR is under /run): when a fresh scratch mount of
+ * sys_mount() hid it, bind the overlay's view of it back at its path. Not
+ * under the kernel's own views (/proc, /sys, /dev): there the guest's are
+ * meant, and a path they lack cannot be entered.
+ */
+static void cwd_bind(int chan, struct spec *s)
 {
+	const char *under = NULL;
+	struct stat was, now;
+	char src[64];
+	size_t best = 0;
+	int rc;
+
+	if (s->cwd_fd < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(sys_mounts); i++) {
+		size_t n = strlen(sys_mounts[i].dir);
+
+		if (n > best && !strncmp(s->cwd, sys_mounts[i].dir, n) &&
+		    (!s->cwd[n] || s->cwd[n] == '/')) {
+			best = n;
+			under = sys_mounts[i].type;
+		}
+	}
+	if (under && !strcmp(under, "tmpfs") && !fstat(s->cwd_fd, &was) &&
+	    (stat(s->cwd, &now) || now.st_dev != was.st_dev || now.st_ino != was.st_ino)) {
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", s->cwd_fd);
+		rc = mount_mkdir(src, s->cwd, NULL, MS_BIND, NULL);
+		if (rc)
+			fail(chan, "bind the caller's directory %s back: %s", s->cwd, strerror(-rc));
+	}
+	close(s->cwd_fd);
+	s->cwd_fd = -1;
+}
+
+/*
+ * After sys_mount(), so that a share under /tmp or /run is not hidden; after
+ * cwd_bind(), so that a share at or above the caller's directory is what the
+ * command sees there.
+ */
+static void shares_mount(int chan, struct spec *s)
+{
+	cwd_bind(chan, s);
 	for (unsigned int i = 0; i < s->nrw; i++)
 		mount_or_fail(chan, s->rw[i].tag, s->rw[i].dir, "virtiofs", 0, NULL);
 }

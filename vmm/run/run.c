@@ -318,8 +318,9 @@ static int fsd_start(struct run *r, const char *program, const char *dir, const 
 		     bool read_only)
 {
 	struct run_fsd *f = &r->fsd[r->nr_fsd];
+	/* The command runs as root in the guest: its root is the caller (no-op for root). */
 	const char *argv[] = { program, "--socket-fd", "3", "--shared-dir", dir, "--tag", tag,
-			       "--dax-window", read_only && r->o.dax ? "1G" : "0",
+			       "--dax-window", read_only && r->o.dax ? "1G" : "0", "--map-root",
 			       read_only ? "--read-only" : NULL, NULL };
 	int devnull, sv[2], ep[2], err = 0;
 	pid_t parent = getpid();
