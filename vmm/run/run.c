@@ -23,6 +23,7 @@
 
 #include "util/log.h"
 #include "vmm/run/initramfs.h"
+#include "vmm/run/ktree.h"
 #include "vmm/run/run.h"
 #include "vmm/run/run_chan.h"
 #include "vmm/session.h"
@@ -81,6 +82,7 @@ struct run {
 	size_t line_len;
 	char panic[RUN_REASON_MAX_LINE];
 
+	struct ktree ktree; /* --kernel DIR; ktree.dir[0] == '\0' otherwise */
 	char root[PATH_MAX];
 	struct run_share shares[RUN_MAX_RW];
 	unsigned int nr_shares;
@@ -388,7 +390,14 @@ static int build_initramfs(struct run *r, const char *kernel, const char *cwd)
 	size_t spec_len;
 	int rc;
 
-	if (modules_dir(r, kernel, dir, sizeof(dir)) == 0) {
+	if (r->ktree.dir[0]) {
+		rc = ktree_mods_resolve(&r->ktree, run_modules, ARRAY_SIZE(run_modules), &mods);
+		if (rc) {
+			fail("%s", r->ktree.why);
+			return rc;
+		}
+		snprintf(dir, sizeof(dir), "%s", r->ktree.dir);
+	} else if (modules_dir(r, kernel, dir, sizeof(dir)) == 0) {
 		rc = read_text(dir, "modules.dep", &dep);
 		if (rc) {
 			fail("--modules %s: cannot read modules.dep: %s (run depmod?)", dir, strerror(-rc));
@@ -464,6 +473,30 @@ static const char *default_kernel(void)
 	const char *env = getenv("SHMVM_KERNEL");
 
 	return env && *env ? env : SHMVM_GUEST_DIR "/vmlinux";
+}
+
+/* --kernel DIR: the build tree gives the image and the modules; its .config is checked first. */
+static int ktree_prepare(struct run *r, const char **kernel)
+{
+	const struct ktree_need need = { .dax = r->o.dax, .cpus = r->o.cpus, .mods = run_modules,
+					  .nr_mods = ARRAY_SIZE(run_modules) };
+	int rc;
+
+	if (r->o.modules) {
+		fail("--modules: not with --kernel %s: a build tree's modules are its own", *kernel);
+		return -EINVAL;
+	}
+	rc = ktree_open(&r->ktree, *kernel);
+	if (!rc)
+		rc = ktree_check_config(&r->ktree, &need);
+	if (rc) {
+		fail("%s", r->ktree.why);
+		return rc;
+	}
+	if (!r->ktree.config)
+		log_info("%s has no .config: its options are not checked", r->ktree.dir);
+	*kernel = r->ktree.image;
+	return 0;
 }
 
 /* Resolve --root, --rw and the working directory. */
@@ -591,6 +624,7 @@ static void run_free(struct run *r)
 	if (r->log_fd >= 0)
 		close(r->log_fd);
 	free(r->cmdline);
+	ktree_close(&r->ktree);
 }
 
 int run_main(int argc, char **argv)
@@ -629,6 +663,8 @@ int run_main(int argc, char **argv)
 			return RUN_EXIT_FAILURE;
 		}
 	}
+	if (ktree_is_tree(kernel) && ktree_prepare(r, &kernel))
+		goto out;
 	/* Signals first: the servers inherit nothing, the vCPUs everything. */
 	sigfd = session_block_signals();
 	if (sigfd < 0)
