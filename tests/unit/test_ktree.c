@@ -324,6 +324,7 @@ static void refused(const uint8_t *b, size_t size, size_t off, const void *v, si
 		memcpy(c + off, v, len);
 	ck_assert_int_eq(ktree_modinfo_parse(c, size, &mi, &why), -ENOEXEC);
 	ck_assert_ptr_nonnull(why);
+	ck_assert(!mi.name && !mi.depends); /* nothing half-parsed */
 	ck_assert_msg(strstr(why, want), "reason '%s', not '%s'", why, want);
 	free(c);
 }

@@ -223,7 +223,7 @@ static bool section_in_file(const Elf64_Shdr *sh, size_t size)
 	return sh->sh_type != SHT_NOBITS && range_ok(sh->sh_offset, sh->sh_size, size);
 }
 
-int ktree_modinfo_parse(const void *elf, size_t size, struct ktree_modinfo *mi, const char **why)
+static int modinfo_parse(const void *elf, size_t size, struct ktree_modinfo *mi, const char **why)
 {
 	static const char want[] = ".modinfo";
 	const uint8_t *b = elf;
@@ -294,10 +294,18 @@ int ktree_modinfo_parse(const void *elf, size_t size, struct ktree_modinfo *mi, 
 	}
 	if (!mi->depends) {
 		*why = "no depends= entry in .modinfo (not built by the kernel's modpost?)";
-		*mi = (struct ktree_modinfo){ 0 };
 		return -ENOEXEC;
 	}
 	return 0;
+}
+
+int ktree_modinfo_parse(const void *elf, size_t size, struct ktree_modinfo *mi, const char **why)
+{
+	int rc = modinfo_parse(elf, size, mi, why);
+
+	if (rc)
+		*mi = (struct ktree_modinfo){ 0 }; /* nothing half-parsed */
+	return rc;
 }
 
 bool ktree_elf_has_pvh_note(const void *elf, size_t size)

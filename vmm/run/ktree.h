@@ -103,7 +103,7 @@ void ktree_kconfig_print(FILE *f);
  * -ENOEXEC with a static reason in *@why when the file is not a
  * little-endian ELF64 relocatable object, a header or the section lies
  * outside the file, there is no .modinfo or no "depends=", or an entry is
- * given twice.
+ * given twice; @mi is then zeroed.
  */
 int ktree_modinfo_parse(const void *elf, size_t size, struct ktree_modinfo *mi,
 			const char **why) __must_check;
