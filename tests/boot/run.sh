@@ -1,6 +1,6 @@
 #!/bin/sh
-# run.sh SHMVM GUESTDIR: `shmvm run` end to end with Debian's kernel (the guest
-# tools/mkguest built beside SHMVM's build). In eight boots:
+# run.sh SHMVM GUEST_DIR: `shmvm run` end to end with Debian's kernel (the
+# guest tools/mkguest built in GUEST_DIR, beside SHMVM's build). In nine boots:
 #  1. one command that checks the guest side: the host's /etc/os-release
 #     through DAX, stdout and stderr apart, --env, a --rw directory the host
 #     sees written, a write elsewhere that stays in the guest, the caller's
@@ -15,12 +15,15 @@
 #     stdin a pipe to `sort` (ended by its EOF), /dev/null, and an endless
 #     `yes` the command never reads;
 #  4. a kernel panic returns 125 with a line saying so;
-#  5. SIGINT to a run in progress returns 130.
+#  5. SIGINT to a run in progress returns 130;
+#  6. --kernel a build tree (ktree-fixture.sh: Debian's kernel laid out as
+#     one): the guest loaded the root's modules from it, exit status 3.
 # After all of them: nothing left in TMPDIR, no shmvm-fsd left running.
 # Needs /dev/kvm.
 set -u
-shmvm=$1 guest=$2
-here=$(dirname "$0")
+shmvm=$1
+guest=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../need-kvm.sh"
 tmp=$(mktemp -d)
 dirs=$tmp
@@ -212,6 +215,26 @@ kill -INT $p
 wait $p
 rc=$?
 [ $rc -eq 130 ] && ok "SIGINT: 130" || fail "SIGINT: status $rc, '$(cat "$tmp/err5")'"
+
+# ---- 6: --kernel a build tree ----
+if sh "$here/ktree-fixture.sh" "$guest" "$tmp/linux"; then
+	"$shmvm" run --kernel "$tmp/linux" -- sh -c '
+		for m in virtio_pci virtiofs fuse overlay; do
+			grep -q "^$m " /proc/modules && echo "loaded: $m"
+		done
+		echo "kernel: $(uname -r)"
+		exit 3' >"$tmp/out6" 2>"$tmp/err6"
+	rc=$?
+	[ $rc -eq 3 ] && ok "--kernel DIR: exit status 3" || fail "--kernel DIR: status $rc, '$(cat "$tmp/err6")'"
+	for m in virtio_pci virtiofs fuse overlay; do
+		grep -qx "loaded: $m" "$tmp/out6" && ok "--kernel DIR: $m loaded from the tree" ||
+			fail "--kernel DIR: $m not in /proc/modules: $(cat "$tmp/out6")"
+	done
+	grep -qx "kernel: $(basename "$(readlink -f "$guest/modules")")" "$tmp/out6" &&
+		ok "--kernel DIR: booted the tree's bzImage" || fail "--kernel DIR: $(grep kernel: "$tmp/out6")"
+else
+	fail "ktree-fixture.sh could not lay out a build tree"
+fi
 
 # ---- nothing left behind ----
 left=$(ls -A "$TMPDIR")

@@ -313,7 +313,7 @@ def boot():
             seed(4 | 2, 1, cl, 12 << 20, bzimage(version=0x20c, setup_sects=0))]
 
 
-# ---- shmvm run (fuzz_run_chan.c, fuzz_mods.c) ----
+# ---- shmvm run (fuzz_run_chan.c, fuzz_mods.c, fuzz_modinfo.c) ----
 
 def frame(t, payload=b''): return t.encode() + u16(len(payload)) + payload
 
@@ -350,8 +350,53 @@ def mods():
             b"virtio_fs\nfuse\0kernel/fs/fuse/virtiofs.ko: kernel/fs/fuse/fuse.ko\nkernel/fs/fuse/fuse.ko:\n"]
 
 
+def elf_rel(sections):
+    """A little-endian ELF64 relocatable: header, .shstrtab, the sections' data, section headers."""
+    names = b'\0.shstrtab\0'
+    name_off = []
+    for n, _, _ in sections:
+        name_off.append(len(names))
+        names += n + b'\0'
+    data, offs = b'', []
+    for _, _, d in sections:
+        offs.append(64 + len(names) + len(data))
+        data += d
+    shoff = (64 + len(names) + len(data) + 7) & ~7
+    n = len(sections) + 2
+    eh = (b'\x7fELF\x02\x01\x01' + bytes(9) + u16(1) + u16(62) + u32(1) + u64(0) + u64(0) +
+          u64(shoff) + u32(0) + u16(64) + u16(0) + u16(0) + u16(64) + u16(n) + u16(1))
+    body = eh + names + data
+    body += bytes(shoff - len(body))
+
+    def sh(name, typ, off, size):
+        return u32(name) + u32(typ) + u64(0) + u64(0) + u64(off) + u64(size) + u32(0) + u32(0) + u64(0) + u64(0)
+    body += sh(0, 0, 0, 0) + sh(1, 3, 64, len(names))
+    for i, (_, typ, d) in enumerate(sections):
+        body += sh(name_off[i], typ, offs[i], len(d))
+    return body
+
+
+def pvh_exec(name=b'Xen\0', typ=18):
+    note = u32(4) + u32(4) + u32(typ) + name + u32(0x1000000)
+    eh = (b'\x7fELF\x02\x01\x01' + bytes(9) + u16(2) + u16(62) + u32(1) + u64(0x1000000) +
+          u64(64) + u64(0) + u32(0) + u16(64) + u16(56) + u16(1) + u16(64) + u16(0) + u16(0))
+    ph = u32(4) + u32(4) + u64(120) + u64(0) + u64(0) + u64(len(note)) + u64(len(note)) + u64(4)
+    return eh + ph + note
+
+
+def modinfo():
+    mi = b'license=GPL\0depends=fuse,virtio,virtio_ring\0intree=Y\0name=virtiofs\0vermagic=6.1.0 SMP\0'
+    order = b'# order\nfs/fuse/fuse.ko\nkernel/drivers/virtio/virtio_pci.o\n../x-y.ko\n/a.ko\n'
+    return [elf_rel([(b'.text', 1, b'\xc3'), (b'.modinfo', 1, mi)]),
+            elf_rel([(b'.modinfo', 1, b'depends=\0\0\0name=a\0'), (b'.modinfo', 1, b'depends=')]),
+            elf_rel([(b'.modinfo', 8, mi)]),
+            pvh_exec(),
+            pvh_exec(b'GNU\0', 3),
+            order + b'CONFIG_VIRTIO_FS=m\n# CONFIG_VIRTIO_FS is not set\n']
+
+
 if __name__ == '__main__':
     for n, f in [('vhost_backend', vhost_backend), ('vhost_frontend', vhost_frontend),
                  ('backend_channel', backend_channel), ('fsd', fsd), ('virtq', virtq), ('boot', boot),
-                 ('run_chan', run_chan), ('mods', mods)]:
+                 ('run_chan', run_chan), ('mods', mods), ('modinfo', modinfo)]:
         write(n, f())

@@ -26,6 +26,7 @@
 #include "util/log.h"
 #include "vmm/loop.h"
 #include "vmm/run/initramfs.h"
+#include "vmm/run/ktree.h"
 #include "vmm/run/run.h"
 #include "vmm/run/run_chan.h"
 #include "vmm/session.h"
@@ -104,6 +105,7 @@ struct run {
 	size_t line_len;
 	char panic[RUN_REASON_MAX_LINE];
 
+	struct ktree ktree; /* --kernel DIR; ktree.dir[0] == '\0' otherwise */
 	char root[PATH_MAX];
 	struct run_share shares[RUN_MAX_RW];
 	unsigned int nr_shares;
@@ -480,7 +482,14 @@ static int build_initramfs(struct run *r, const char *kernel, const char *cwd)
 	size_t spec_len;
 	int rc;
 
-	if (modules_dir(r, kernel, dir, sizeof(dir)) == 0) {
+	if (r->ktree.dir[0]) {
+		rc = ktree_mods_resolve(&r->ktree, run_modules, ARRAY_SIZE(run_modules), &mods);
+		if (rc) {
+			fail("%s", r->ktree.why);
+			return rc;
+		}
+		snprintf(dir, sizeof(dir), "%s", r->ktree.dir);
+	} else if (modules_dir(r, kernel, dir, sizeof(dir)) == 0) {
 		rc = read_text(dir, "modules.dep", &dep);
 		if (rc) {
 			fail("--modules %s: cannot read modules.dep: %s (run depmod?)", dir, strerror(-rc));
@@ -733,6 +742,30 @@ static const char *default_kernel(void)
 	return env && *env ? env : SHMVM_GUEST_DIR "/vmlinux";
 }
 
+/* --kernel DIR: the build tree gives the image and the modules; its .config is checked first. */
+static int ktree_prepare(struct run *r, const char **kernel)
+{
+	const struct ktree_need need = { .dax = r->o.dax, .cpus = r->o.cpus, .mods = run_modules,
+					  .nr_mods = ARRAY_SIZE(run_modules) };
+	int rc;
+
+	if (r->o.modules) {
+		fail("--modules: not with --kernel %s: a build tree's modules are its own", *kernel);
+		return -EINVAL;
+	}
+	rc = ktree_open(&r->ktree, *kernel);
+	if (!rc)
+		rc = ktree_check_config(&r->ktree, &need);
+	if (rc) {
+		fail("%s", r->ktree.why);
+		return rc;
+	}
+	if (!r->ktree.config)
+		log_info("%s has no .config: its options are not checked", r->ktree.dir);
+	*kernel = r->ktree.image;
+	return 0;
+}
+
 /* Resolve --root, --rw and the working directory. */
 static int prepare_shares(struct run *r, char *cwd, size_t cwd_size)
 {
@@ -869,6 +902,7 @@ static void run_free(struct run *r)
 		close(r->log_fd);
 	free(r->cmdline);
 	free(r->exits);
+	ktree_close(&r->ktree);
 }
 
 int run_main(int argc, char **argv)
@@ -912,6 +946,8 @@ int run_main(int argc, char **argv)
 			return RUN_EXIT_FAILURE;
 		}
 	}
+	if (ktree_is_tree(kernel) && ktree_prepare(r, &kernel))
+		goto out;
 	/* Signals first: the servers inherit nothing, the vCPUs everything. */
 	sigfd = session_block_signals();
 	if (sigfd < 0)

@@ -26,7 +26,8 @@
 #define RUN_DEFAULT_MEMORY (512ULL << 20)
 
 struct run_opts {
-	const char *kernel;  /* NULL: $SHMVM_KERNEL, then the guest tools/mkguest made */
+	const char *kernel;  /* NULL: $SHMVM_KERNEL, then the guest tools/mkguest made; or a
+				build tree (vmm/run/ktree.h) */
 	const char *modules; /* NULL: $SHMVM_MODULES, then "modules" beside the kernel */
 	const char *root;    /* shared read-only as the guest's / (default "/") */
 	const char *rw[RUN_MAX_RW];
@@ -51,7 +52,7 @@ struct run_opts {
 
 enum run_parse_result {
 	RUN_PARSE_OK = 0,
-	RUN_PARSE_EXIT = 1, /* --help printed */
+	RUN_PARSE_EXIT = 1, /* --help or --print-kconfig printed */
 };
 
 /* Parse `run`'s arguments (argv[0] is "run"). A bad option: one line to @err, -EINVAL. */

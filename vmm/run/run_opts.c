@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/parse.h"
+#include "vmm/run/ktree.h"
 #include "vmm/run/run.h"
 #include "vmm/run/run_proto.h"
 
@@ -18,9 +19,15 @@ static void run_usage(FILE *f)
 	      "\n"
 	      "  -k, --kernel IMAGE    bzImage or PVH vmlinux (default: $SHMVM_KERNEL, then the\n"
 	      "                        guest tools/mkguest built into build/guest)\n"
+	      "  -k, --kernel DIR      a built kernel tree (~/src/linux after make): boot its\n"
+	      "                        arch/x86/boot/bzImage (else a PVH vmlinux), load its\n"
+	      "                        modules where the build left them (modules.order, each\n"
+	      "                        .ko's depends=); check its .config first\n"
 	      "      --modules DIR     the kernel's module tree, with modules.dep (default:\n"
 	      "                        $SHMVM_MODULES, then DIR \"modules\" beside the kernel;\n"
 	      "                        none: virtio-pci, virtiofs and overlay must be built in)\n"
+	      "      --print-kconfig   print the kernel options shmvm run needs, a fragment for\n"
+	      "                        scripts/kconfig/merge_config.sh, and exit\n"
 	      "      --root DIR        the directory the guest sees as / (default /)\n"
 	      "      --rw DIR          share DIR read-write at its own path (repeatable, up to 6);\n"
 	      "                        writes anywhere else stay in the guest\n"
@@ -65,6 +72,7 @@ enum {
 	RUN_OPT_TIMES,
 	RUN_OPT_SAVE_INITRAMFS,
 	RUN_OPT_NO_SECCOMP,
+	RUN_OPT_PRINT_KCONFIG,
 };
 
 static const struct option run_long_opts[] = {
@@ -83,6 +91,7 @@ static const struct option run_long_opts[] = {
 	{ "times", no_argument, NULL, RUN_OPT_TIMES },
 	{ "save-initramfs", required_argument, NULL, RUN_OPT_SAVE_INITRAMFS },
 	{ "no-seccomp", no_argument, NULL, RUN_OPT_NO_SECCOMP },
+	{ "print-kconfig", no_argument, NULL, RUN_OPT_PRINT_KCONFIG },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -201,6 +210,9 @@ int run_opts_parse(struct run_opts *o, int argc, char **argv, FILE *out, FILE *e
 			break;
 		case 'h':
 			run_usage(out);
+			return RUN_PARSE_EXIT;
+		case RUN_OPT_PRINT_KCONFIG:
+			ktree_kconfig_print(out);
 			return RUN_PARSE_EXIT;
 		case ':':
 			fprintf(err, "shmvm run: option '%s' needs a value\n", argv[optind - 1]);
