@@ -1465,7 +1465,7 @@ static unsigned int spec_records(const char *buf, size_t len, struct rec *r, uns
 
 		ck_assert_ptr_nonnull(nul);
 		ck_assert_msg(nul > buf + at, "empty record at %zu", at);
-		ck_assert_msg(strchr("aedmow", buf[at]), "unknown key '%c'", buf[at]);
+		ck_assert_msg(strchr("aedmowt", buf[at]), "unknown key '%c'", buf[at]);
 		ck_assert_uint_lt(n, max);
 		r[n].key = buf[at];
 		r[n].val = buf + at + 1;
@@ -1602,6 +1602,51 @@ START_TEST(spec_records_in_order)
 }
 END_TEST
 
+/* No command: the caller's $SHELL (else sh); a terminal's size is a 't' record. */
+START_TEST(spec_shell_and_tty)
+{
+	static char *const with_shell[] = { (char *)"SHELL=/bin/bash", (char *)"SHELL_X=no", NULL };
+	static char *const odd_shell[] = { (char *)"SHELL=bash", NULL };
+	struct rec r[32];
+	size_t len, n;
+	char *buf;
+
+	ck_assert_int_eq(parse("-p", "2"), RUN_PARSE_OK);
+	ck_assert_ptr_null(o.argv[0]);
+	ck_assert_int_eq(run_spec_build(&o, with_shell, "/", NULL, NULL, 0, &buf, &len), 0);
+	n = spec_records(buf, len, r, ARRAY_SIZE(r));
+	ck_assert_uint_eq(count_key(r, n, 'a'), 1);
+	ck_assert(has_rec(r, n, 'a', "/bin/bash"));
+	ck_assert_uint_eq(count_key(r, n, 't'), 0);
+	free(buf);
+
+	/* no $SHELL, or one that is not a path: sh, found on PATH */
+	ck_assert_int_eq(parse("--"), RUN_PARSE_OK);
+	ck_assert_int_eq(run_spec_build(&o, odd_shell, "/", NULL, NULL, 0, &buf, &len), 0);
+	n = spec_records(buf, len, r, ARRAY_SIZE(r));
+	ck_assert(has_rec(r, n, 'a', "sh"));
+	free(buf);
+	ck_assert_int_eq(run_spec_build(&o, NULL, "/", NULL, NULL, 0, &buf, &len), 0);
+	n = spec_records(buf, len, r, ARRAY_SIZE(r));
+	ck_assert_uint_eq(count_key(r, n, 'a'), 1);
+	ck_assert(has_rec(r, n, 'a', "sh"));
+	free(buf);
+
+	/* a command given: it, not the shell; with a terminal, its size */
+	ck_assert_int_eq(parse("--", "top", "-b"), RUN_PARSE_OK);
+	o.tty_rows = 30;
+	o.tty_cols = 100;
+	ck_assert_int_eq(run_spec_build(&o, with_shell, "/", NULL, NULL, 0, &buf, &len), 0);
+	n = spec_records(buf, len, r, ARRAY_SIZE(r));
+	ck_assert_uint_eq(count_key(r, n, 'a'), 2);
+	ck_assert(has_rec(r, n, 'a', "top"));
+	ck_assert(!has_rec(r, n, 'a', "/bin/bash"));
+	ck_assert_uint_eq(count_key(r, n, 't'), 1);
+	ck_assert(has_rec(r, n, 't', "30x100"));
+	free(buf);
+}
+END_TEST
+
 START_TEST(spec_large)
 {
 	/* more than the first allocation: the buffer grows and nothing is lost */
@@ -1684,6 +1729,7 @@ static Suite *run_suite(void)
 
 	tc = tcase_create("spec");
 	tcase_add_test(tc, spec_records_in_order);
+	tcase_add_test(tc, spec_shell_and_tty);
 	tcase_add_test(tc, spec_large);
 	suite_add_tcase(s, tc);
 	return s;
