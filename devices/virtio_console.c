@@ -234,9 +234,11 @@ static int port_flush_elem(struct virtio_console *c, struct vcon_port *p)
 			continue;
 		}
 		if (w <= 0) {
-			log_warn("virtio-console: port %u: output lost: %s", p->id,
-				 w < 0 ? strerror(errno) : "nothing written");
+			log_info("virtio-console: port %u: its reader is gone (%s); the rest is dropped",
+				 p->id, w < 0 ? strerror(errno) : "nothing written");
 			p->out_gone = true;
+			/* Closed to the guest: its writer hears of it as of a closed pipe. */
+			ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
 			return 1;
 		}
 		p->out_off += (size_t)w;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh SHMVM GUEST_DIR: `shmvm run` end to end with Debian's kernel (the
-# guest tools/mkguest built in GUEST_DIR, beside SHMVM's build). In nine boots:
+# guest tools/mkguest built in GUEST_DIR, beside SHMVM's build). In ten boots:
 #  1. one command that checks the guest side: the host's /etc/os-release
 #     through DAX, stdout and stderr apart, --env, a --rw directory the host
 #     sees written, a write elsewhere that stays in the guest, the caller's
@@ -17,7 +17,8 @@
 #  4. a kernel panic returns 125 with a line saying so;
 #  5. SIGINT to a run in progress returns 130;
 #  6. --kernel a build tree (ktree-fixture.sh: Debian's kernel laid out as
-#     one): the guest loaded the root's modules from it, exit status 3.
+#     one): the guest loaded the root's modules from it, exit status 3;
+#  7. `shmvm run -- yes | head -n 2`: yes gets SIGPIPE in the guest (141).
 # After all of them: nothing left in TMPDIR, no shmvm-fsd left running.
 # Needs /dev/kvm.
 set -u
@@ -219,14 +220,14 @@ rc=$?
 # ---- 6: --kernel a build tree ----
 if sh "$here/ktree-fixture.sh" "$guest" "$tmp/linux"; then
 	"$shmvm" run --kernel "$tmp/linux" -- sh -c '
-		for m in virtio_pci virtiofs fuse overlay; do
+		for m in virtio_pci virtiofs fuse overlay virtio_console; do
 			grep -q "^$m " /proc/modules && echo "loaded: $m"
 		done
 		echo "kernel: $(uname -r)"
 		exit 3' >"$tmp/out6" 2>"$tmp/err6"
 	rc=$?
 	[ $rc -eq 3 ] && ok "--kernel DIR: exit status 3" || fail "--kernel DIR: status $rc, '$(cat "$tmp/err6")'"
-	for m in virtio_pci virtiofs fuse overlay; do
+	for m in virtio_pci virtiofs fuse overlay virtio_console; do
 		grep -qx "loaded: $m" "$tmp/out6" && ok "--kernel DIR: $m loaded from the tree" ||
 			fail "--kernel DIR: $m not in /proc/modules: $(cat "$tmp/out6")"
 	done
@@ -235,6 +236,13 @@ if sh "$here/ktree-fixture.sh" "$guest" "$tmp/linux"; then
 else
 	fail "ktree-fixture.sh could not lay out a build tree"
 fi
+
+# ---- 7: a reader that goes away ----
+# `yes` in the guest hears of `head` leaving as it would on the host: SIGPIPE.
+("$shmvm" run -- yes; echo $? >"$tmp/yes.status") | head -n 2 >"$tmp/yes.out"
+[ "$(cat "$tmp/yes.status")" = 141 ] && [ "$(cat "$tmp/yes.out")" = "$(printf 'y\ny')" ] &&
+	ok "a command whose reader went away gets SIGPIPE (141)" ||
+	fail "reader gone: status '$(cat "$tmp/yes.status")', output '$(head -c 100 "$tmp/yes.out")'"
 
 # ---- nothing left behind ----
 left=$(ls -A "$TMPDIR")

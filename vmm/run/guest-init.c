@@ -542,6 +542,7 @@ static void __noreturn child_exec(struct spec *s, const int fd[3], const sigset_
 	environ = s->envp;
 	if (!getenv("PATH"))
 		environ = path_only;
+	signal(SIGPIPE, SIG_DFL); /* ignored here in init; a command dies of it as on the host */
 	if (setsid() < 0 || sigprocmask(SIG_SETMASK, mask, NULL))
 		goto err;
 	if (tty) {
