@@ -901,7 +901,6 @@ static void run_free(struct run *r)
 	if (r->log_fd >= 0)
 		close(r->log_fd);
 	free(r->cmdline);
-	free(r->exits);
 	ktree_close(&r->ktree);
 }
 
@@ -1013,5 +1012,6 @@ out:
 	mark(r, MARK_END);
 	if (r->o.times)
 		print_times(r);
+	free(r->exits); /* after print_times(), which reports them */
 	return status;
 }
