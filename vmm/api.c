@@ -477,7 +477,7 @@ char *api_handle_line(const struct api_target *t, const char *line, bool *shutdo
 	}
 	/* json-c escapes the name on output; a NUL inside it shortens it here. */
 	reply = reply_error("unknown command \"%.*s%s\" (known: status, devices, regions, "
-			    "mappings, counters, shutdown)",
+			    "mappings, counters, vcpus, shutdown)",
 			    utf8_prefix(name, 64), name, strlen(name) > 64 ? "..." : "");
 out:
 	json_object_put(req);

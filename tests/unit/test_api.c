@@ -260,6 +260,42 @@ START_TEST(lists_empty_vm)
 }
 END_TEST
 
+/* vCPU exits, from whatever counts them: three vCPUs, the middle one counted by shmvm. */
+static bool fake_exits(void *opaque, unsigned int i, uint64_t out[NR_EXIT_KINDS])
+{
+	(void)opaque;
+	for (int k = 0; k < NR_EXIT_KINDS; k++)
+		out[k] = (uint64_t)(i + 1) * 1000 + (uint64_t)k;
+	if (i == 2)
+		out[EXIT_ALL] = UINT64_MAX; /* exact, as every number */
+	return i != 1;
+}
+
+START_TEST(vcpus_exits)
+{
+	struct api_target t = {.nr_vcpus = 3, .vcpu_exits = fake_exits};
+	struct api_target none = {.nr_vcpus = 1};
+	struct json_object *o = ask(&t, "{\"cmd\":\"vcpus\"}", true), *arr = get_arr(o, "vcpus", 3);
+
+	for (unsigned int i = 0; i < 3; i++) {
+		struct json_object *v = json_object_array_get_idx(arr, i), *x = get(v, "exits");
+
+		ck_assert_uint_eq(get_u64(v, "index"), i);
+		ck_assert_str_eq(get_str(v, "counted_by"), i == 1 ? "shmvm" : "kvm");
+		for (int k = EXIT_IO; k < NR_EXIT_KINDS; k++)
+			ck_assert_uint_eq(get_u64(x, exit_kind_name[k]), (i + 1) * 1000 + (unsigned int)k);
+		ck_assert_uint_eq(get_u64(x, "exits"), i == 2 ? UINT64_MAX : (i + 1) * 1000);
+	}
+	json_object_put(o);
+	/* Nothing to ask: zeros, said to be shmvm's. */
+	o = ask(&none, "{\"cmd\":\"vcpus\"}", true);
+	arr = get_arr(o, "vcpus", 1);
+	ck_assert_str_eq(get_str(json_object_array_get_idx(arr, 0), "counted_by"), "shmvm");
+	ck_assert_uint_eq(get_u64(get(json_object_array_get_idx(arr, 0), "exits"), "halt"), 0);
+	json_object_put(o);
+}
+END_TEST
+
 START_TEST(status_vm)
 {
 	struct json_object *o = ask(&tgt, " {\"cmd\" : \"status\", \"extra\": [1]}\r", true);
@@ -864,6 +900,7 @@ static Suite *api_suite(void)
 	tc = tcase_create("vm");
 	tcase_add_checked_fixture(tc, vm_setup, vm_teardown);
 	tcase_add_test(tc, status_vm);
+	tcase_add_test(tc, vcpus_exits);
 	tcase_add_test(tc, devices_vm);
 	tcase_add_test(tc, regions_vm);
 	tcase_add_test(tc, regions_not_in_guest);
