@@ -408,10 +408,11 @@ static void ctrl_received(struct virtio_console *c, const struct vcon_ctrl *m)
 		if (!p->id) {
 			ctrl_queue(c, 0, VCON_CONSOLE_PORT, 1, NULL);
 			p->guest_open = true; /* a console is open from the start */
-		} else if (p->cfg.name) {
-			ctrl_queue(c, p->id, VCON_PORT_NAME, 0, p->cfg.name);
 		}
+		/* Open, then named: the guest's init takes the name as "open on the host's side". */
 		ctrl_queue(c, p->id, VCON_PORT_OPEN, 1, NULL);
+		if (p->id && p->cfg.name)
+			ctrl_queue(c, p->id, VCON_PORT_NAME, 0, p->cfg.name);
 		return;
 	case VCON_PORT_OPEN:
 		if (p->id)
