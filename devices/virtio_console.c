@@ -308,8 +308,13 @@ static void port_input(struct virtio_console *c, struct vcon_port *p)
 	bool pushed = false;
 
 	/* Linux drops what comes to a port no program has open: wait for one. */
-	if (p->cfg.in_fd < 0 || p->in_eof || !p->guest_open)
+	if (p->cfg.in_fd < 0 || p->in_eof || !p->guest_open) {
+		/* Not watched meanwhile: a readable descriptor would wake us again and again. */
+		if (p->in_armed)
+			watch(c, p->cfg.in_fd, 0, 0, false);
+		p->in_armed = false;
 		return;
+	}
 	for (;;) {
 		ssize_t n;
 
