@@ -313,7 +313,7 @@ static void port_input(struct virtio_console *c, struct vcon_port *p)
 		if (p->in_armed)
 			watch(c, p->cfg.in_fd, 0, 0, false);
 		p->in_armed = false;
-		return;
+		goto tell_eof;
 	}
 	for (;;) {
 		ssize_t n;
@@ -371,6 +371,8 @@ static void port_input(struct virtio_console *c, struct vcon_port *p)
 	}
 	if (pushed)
 		queue_interrupt(c, q);
+tell_eof:
+	/* Also after a reset, whose PORT_READY opened the port again. */
 	if (p->in_eof && !p->in_told_eof && p->ready) {
 		p->in_told_eof = true;
 		ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
