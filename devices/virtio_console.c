@@ -275,7 +275,7 @@ static void port_output(struct virtio_console *c, struct vcon_port *p)
 				vq_set_kicks(vq, false);
 				break;
 			}
-		} else if (c->cfg.output) {
+		} else if (c->cfg.output && p->cfg.out_fd < 0) {
 			for (unsigned int i = 0; i < p->out_elem.in_num; i++)
 				c->cfg.output(c->cfg.opaque, p->id, p->out_elem.iov[i].iov_base,
 					      p->out_elem.iov[i].iov_len);
