@@ -237,6 +237,8 @@ static int port_flush_elem(struct virtio_console *c, struct vcon_port *p)
 			log_warn("virtio-console: port %u: output lost: %s", p->id,
 				 w < 0 ? strerror(errno) : "nothing written");
 			p->out_gone = true;
+			if (p->ready) /* closed to the guest (else at its PORT_READY) */
+				ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
 			return 1;
 		}
 		p->out_off += (size_t)w;
@@ -420,6 +422,8 @@ static void ctrl_received(struct virtio_console *c, const struct vcon_ctrl *m)
 		ctrl_queue(c, p->id, VCON_PORT_OPEN, 1, NULL);
 		if (p->id && p->cfg.name)
 			ctrl_queue(c, p->id, VCON_PORT_NAME, 0, p->cfg.name);
+		if (p->out_gone) /* its reader went away before (a reset since) */
+			ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
 		return;
 	case VCON_PORT_OPEN:
 		if (p->id)
