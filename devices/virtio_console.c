@@ -237,8 +237,8 @@ static int port_flush_elem(struct virtio_console *c, struct vcon_port *p)
 			log_info("virtio-console: port %u: its reader is gone (%s); the rest is dropped",
 				 p->id, w < 0 ? strerror(errno) : "nothing written");
 			p->out_gone = true;
-			/* Closed to the guest: its writer hears of it as of a closed pipe. */
-			ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
+			if (p->ready) /* closed to the guest (else at its PORT_READY) */
+				ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
 			return 1;
 		}
 		p->out_off += (size_t)w;
@@ -277,7 +277,7 @@ static void port_output(struct virtio_console *c, struct vcon_port *p)
 				vq_set_kicks(vq, false);
 				break;
 			}
-		} else if (c->cfg.output) {
+		} else if (c->cfg.output && p->cfg.out_fd < 0) {
 			for (unsigned int i = 0; i < p->out_elem.in_num; i++)
 				c->cfg.output(c->cfg.opaque, p->id, p->out_elem.iov[i].iov_base,
 					      p->out_elem.iov[i].iov_len);
@@ -310,8 +310,13 @@ static void port_input(struct virtio_console *c, struct vcon_port *p)
 	bool pushed = false;
 
 	/* Linux drops what comes to a port no program has open: wait for one. */
-	if (p->cfg.in_fd < 0 || p->in_eof || !p->guest_open)
-		return;
+	if (p->cfg.in_fd < 0 || p->in_eof || !p->guest_open) {
+		/* Not watched meanwhile: a readable descriptor would wake us again and again. */
+		if (p->in_armed)
+			watch(c, p->cfg.in_fd, 0, 0, false);
+		p->in_armed = false;
+		goto tell_eof;
+	}
 	for (;;) {
 		ssize_t n;
 
@@ -368,6 +373,8 @@ static void port_input(struct virtio_console *c, struct vcon_port *p)
 	}
 	if (pushed)
 		queue_interrupt(c, q);
+tell_eof:
+	/* Also after a reset, whose PORT_READY opened the port again. */
 	if (p->in_eof && !p->in_told_eof && p->ready) {
 		p->in_told_eof = true;
 		ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
@@ -410,10 +417,13 @@ static void ctrl_received(struct virtio_console *c, const struct vcon_ctrl *m)
 		if (!p->id) {
 			ctrl_queue(c, 0, VCON_CONSOLE_PORT, 1, NULL);
 			p->guest_open = true; /* a console is open from the start */
-		} else if (p->cfg.name) {
-			ctrl_queue(c, p->id, VCON_PORT_NAME, 0, p->cfg.name);
 		}
+		/* Open, then named: the guest's init takes the name as "open on the host's side". */
 		ctrl_queue(c, p->id, VCON_PORT_OPEN, 1, NULL);
+		if (p->id && p->cfg.name)
+			ctrl_queue(c, p->id, VCON_PORT_NAME, 0, p->cfg.name);
+		if (p->out_gone) /* its reader went away before (a reset since) */
+			ctrl_queue(c, p->id, VCON_PORT_OPEN, 0, NULL);
 		return;
 	case VCON_PORT_OPEN:
 		if (p->id)
