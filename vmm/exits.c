@@ -27,29 +27,34 @@ static const char *const kvm_name[NR_EXIT_KINDS] = {
 
 int exit_stats_parse(struct exit_stats *s, const void *buf, size_t len)
 {
-	const struct kvm_stats_header *h = buf;
+	struct kvm_stats_header h;
 	size_t entry;
 
 	memset(s->have, 0, sizeof(s->have));
-	if (len < sizeof(*h) || !h->name_size || h->name_size > 4096)
+	if (len < sizeof(h))
 		return -EINVAL;
-	entry = sizeof(struct kvm_stats_desc) + h->name_size;
-	for (uint64_t i = 0; i < h->num_desc; i++) {
-		uint64_t at = h->desc_offset + i * entry;
-		const struct kvm_stats_desc *d;
+	memcpy(&h, buf, sizeof(h)); /* fields copied out: nothing in @buf need be aligned */
+	if (!h.name_size || h.name_size > 4096)
+		return -EINVAL;
+	entry = sizeof(struct kvm_stats_desc) + h.name_size;
+	for (uint64_t i = 0; i < h.num_desc; i++) {
+		uint64_t at = h.desc_offset + i * entry;
+		struct kvm_stats_desc d;
+		const char *name;
 
 		if (at + entry > len)
 			return -EINVAL;
-		d = (const struct kvm_stats_desc *)((const char *)buf + at);
-		if (!memchr(d->name, '\0', h->name_size) || d->size != 1 ||
-		    (d->flags & KVM_STATS_TYPE_MASK) != KVM_STATS_TYPE_CUMULATIVE)
+		memcpy(&d, (const char *)buf + at, sizeof(d));
+		name = (const char *)buf + at + sizeof(d);
+		if (!memchr(name, '\0', h.name_size) || d.size != 1 ||
+		    (d.flags & KVM_STATS_TYPE_MASK) != KVM_STATS_TYPE_CUMULATIVE)
 			continue;
 		for (int k = 0; k < NR_EXIT_KINDS; k++) {
-			if (strcmp(d->name, kvm_name[k]))
+			if (strcmp(name, kvm_name[k]))
 				continue;
-			if ((uint64_t)h->data_offset + d->offset > UINT32_MAX - 8)
+			if ((uint64_t)h.data_offset + d.offset > UINT32_MAX - 8)
 				return -EINVAL;
-			s->off[k] = h->data_offset + d->offset;
+			s->off[k] = h.data_offset + d.offset;
 			s->have[k] = true;
 		}
 	}
