@@ -28,6 +28,7 @@
 #include "vmm/run/run.h"
 
 #include "check_main.h"
+#include "slurp.h"
 
 /* ---- helpers: a temporary directory, files, ELF files, a PRNG ---- */
 
@@ -85,29 +86,6 @@ static void put_str(const char *rel, const char *s)
 	put(rel, s, strlen(s));
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0, r;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			buf = realloc(buf, cap + 1);
-			ck_assert_ptr_nonnull(buf);
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-	} while (r);
-	fclose(f);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
 
 static uint64_t rng_state;
 

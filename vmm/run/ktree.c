@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "vmm/run/ktree.h"
 
 #define KTREE_NAME_MAX 64	   /* Linux's MODULE_NAME_LEN is 56 */
@@ -391,57 +392,6 @@ int ktree_config_value(const char *config, const char *sym)
 	return v;
 }
 
-/* The whole of a small file, NUL-terminated (text ends at its first NUL). */
-static int read_text(const char *path, char **out)
-{
-	struct stat st;
-	size_t got = 0;
-	char *buf;
-	int fd, rc = 0;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st)) {
-		rc = -errno;
-		goto err_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto err_close;
-	}
-	if (st.st_size > KTREE_TEXT_MAX) {
-		rc = -EFBIG;
-		goto err_close;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto err_close;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -errno : -EIO; /* shrank while read */
-			goto err_free;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	close(fd);
-	*out = buf;
-	return 0;
-err_free:
-	free(buf);
-err_close:
-	close(fd);
-	return rc;
-}
-
 /* A regular, non-empty file of at most @max bytes, mapped read-only. */
 static int map_file(const char *path, uint64_t max, void **p, size_t *size)
 {
@@ -541,7 +491,7 @@ static int tree_text(struct ktree *t, const char *name, bool optional, char **ou
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", t->dir, name);
-	rc = read_text(path, out);
+	rc = file_read_text(path, KTREE_TEXT_MAX, out, NULL);
 	if (rc == -ENOENT && optional)
 		return 0;
 	if (rc)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/log.h"
 #include "vmm/loop.h"
 #include "vmm/run/initramfs.h"
@@ -402,29 +403,14 @@ static void fsd_stop_all(struct run *r)
 
 /* ---- the initramfs ---- */
 
+/* DIR/NAME, a text file of the module tree (at most 64 MiB). */
 static int read_text(const char *dir, const char *name, char **out)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_size > (64 << 20) || !(*out = malloc((size_t)st.st_size + 1))) {
-		close(fd);
-		return -EFBIG;
-	}
-	n = read(fd, *out, (size_t)st.st_size);
-	close(fd);
-	if (n != st.st_size) {
-		free(*out);
-		return -EIO;
-	}
-	(*out)[n] = '\0';
-	return 0;
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	return file_read_text(path, 64 << 20, out, NULL);
 }
 
 static int cpio_add_file(struct cpio *c, const char *name, const char *path)
