@@ -3,7 +3,7 @@
 # through a pseudo-terminal the way a person at a keyboard would: the
 # caller's shell on a guest pty (tty names one), its size and a resize,
 # Ctrl-C stopping a guest `sleep` while the VM lives on, Ctrl-Z and job
-# control, the shell's exit status, the caller's terminal restored; then
+# control, a full-screen program (top), the shell's exit status, the caller's terminal restored; then
 # Ctrl-A x stopping a second VM. Each step waits for output computed in the
 # guest (echo $((...))), never for the typed text echoed back. Prints TAP-ish
 # "ok:"/"FAIL:" lines; exit status 1 if any failed. Needs /dev/kvm.
@@ -142,6 +142,16 @@ if s.expect(b"Stopped", "Ctrl-Z"):
     s.send(b"jobs; kill %1; echo Z$((9*9))\r")
     if s.expect(b"Z81", "job control"):
         ok("Ctrl-Z stops the job; jobs and kill %1 work")
+# A full-screen program: top draws its screen and takes its keys (q) from the pty.
+if os.path.exists("/usr/bin/top"):
+    s.send(b"TERM=xterm top -d 1\r")
+    if s.expect(b"load average", "top's screen"):
+        s.send(b"q")
+        s.send(b"echo F$((7*7))\r")
+        if s.expect(b"F49", "the shell after top"):
+            ok("a full-screen program (top) draws and quits on its key")
+else:
+    print("SKIP: a full-screen program: no /usr/bin/top on this host", flush=True)
 s.send(b"exit 3\r")
 status = s.wait("exit 3")
 if status == 3:
