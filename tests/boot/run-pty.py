@@ -139,7 +139,9 @@ s.send(b"sh -c 'echo Q$((5+4)); exec sleep 1000'\r")
 s.expect(b"Q9", "another sleep in the foreground")
 s.send(b"\x1a")
 if s.expect(b"Stopped", "Ctrl-Z"):
-    s.send(b"jobs; kill %1; echo Z$((9*9))\r")
+    # kill continues the stopped job with its SIGTERM; wait for its end, or the
+    # shell's first exit would refuse ("There are stopped jobs").
+    s.send(b"jobs; kill %1; wait %1; echo Z$((9*9))\r")
     if s.expect(b"Z81", "job control"):
         ok("Ctrl-Z stops the job; jobs and kill %1 work")
 # A full-screen program: top draws its screen and takes its keys (q) from the pty.
