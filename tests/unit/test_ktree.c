@@ -28,29 +28,18 @@
 #include "vmm/run/run.h"
 
 #include "check_main.h"
-#include "slurp.h"
+#include "test_files.h"
 
 /* ---- helpers: a temporary directory, files, ELF files, a PRNG ---- */
 
-static char tmpdir[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void tmp_setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/shmvm-test-ktree-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	tmpdir_make("ktree");
 }
 
 static void tmp_teardown(void)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 }
 
 static int run_sh(const char *fmt, ...) __printf(1, 2);
